@@ -1,0 +1,46 @@
+# contact-kpi — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+export TOOLS_DIR ?= $(HOME)/.cache/contact-kpi/tools
+export TANSU_BIN ?= $(TOOLS_DIR)/bin/tansu
+export PROMTOOL_BIN ?= /usr/bin/promtool
+
+.PHONY: run test setup tansu promtool build lint unit integration eval-empathy bench broker-up broker-down clean
+
+## run: local broker + demo traffic + service, metrics on http://127.0.0.1:9464/metrics
+run: tansu build
+	BIN=target/debug/contact-kpi scripts/run.sh
+
+## test: the full suite (formatting, lints, unit, property and integration tests)
+test: setup lint
+	@mkdir -p target
+	$(CARGO) test --all-targets 2>&1 | tee target/test.log; test $${PIPESTATUS[0]} -eq 0
+	@grep -E "^test result:" target/test.log | awk '{p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}'
+
+setup: tansu
+
+tansu:
+	@scripts/broker.sh install
+
+build:
+	$(CARGO) build
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+eval-empathy:
+	$(CARGO) test --test empathy_eval -- --nocapture
+
+bench:
+	$(CARGO) bench
+
+broker-up:
+	scripts/broker.sh up
+
+broker-down:
+	scripts/broker.sh down
+
+clean:
+	$(CARGO) clean
+	rm -rf data

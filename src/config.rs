@@ -1,0 +1,514 @@
+//! Typed configuration: defaults in `config/default.toml` (compiled in),
+//! overridden by an optional `--config` file and by `CONTACT_KPI__…`
+//! environment variables, then validated with errors that name the key.
+
+use crate::model::{Channel, PayloadFormat};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use thiserror::Error;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot load configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub windows: Vec<String>,
+    pub timezone: String,
+    pub kafka: KafkaConfig,
+    pub topics: TopicsConfig,
+    pub input: InputConfig,
+    pub output: OutputConfig,
+    pub http: HttpConfig,
+    pub service_level: ChannelDurations,
+    pub contacts: ContactsConfig,
+    pub resolution: ResolutionConfig,
+    pub windows_state: WindowsStateConfig,
+    pub empathy: EmpathyConfig,
+    pub metrics: MetricsConfig,
+    pub pipeline: PipelineConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub group_id: String,
+    pub create_topics: bool,
+    pub topic_partitions: i32,
+    pub replication_factor: i32,
+    #[serde(default)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsConfig {
+    pub input: String,
+    pub aggregates: String,
+    pub alerts: String,
+    pub dlq: String,
+    pub internal_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    pub format: PayloadFormat,
+    pub max_record_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Protobuf,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    pub format: OutputFormat,
+    pub emit_interval: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelDurations {
+    pub voice: String,
+    pub chat: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsConfig {
+    pub idle_timeout_voice: String,
+    pub idle_timeout_chat: String,
+    pub idle_timeout_email: String,
+    pub finished_retention: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionConfig {
+    pub repeat_period: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsStateConfig {
+    pub allowed_lateness: String,
+    pub retention: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmpathyConfig {
+    pub lexicon_dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub per_agent: bool,
+    pub max_agents: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub checkpoint_interval: String,
+    pub state_dir: String,
+}
+
+/// Per-channel values (thresholds, timeouts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerChannel<T> {
+    pub voice: T,
+    pub chat: T,
+    pub email: T,
+}
+
+impl<T: Copy> PerChannel<T> {
+    pub fn get(&self, channel: Channel) -> T {
+        match channel {
+            Channel::Voice => self.voice,
+            Channel::Chat => self.chat,
+            Channel::Email => self.email,
+        }
+    }
+}
+
+/// A tumbling window size: fixed length, or whole local calendar days.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct WindowSpec {
+    /// As configured and as it appears in keys: "1h", "1d", "15m".
+    pub name: String,
+    pub kind: WindowKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum WindowKind {
+    /// Fixed length in milliseconds, aligned to local midnight of the zone.
+    Fixed(i64),
+    /// N local calendar days.
+    Days(u32),
+}
+
+/// Settings of the pure KPI engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub windows: Vec<WindowSpec>,
+    pub timezone: Tz,
+    pub service_level: PerChannel<Duration>,
+    pub idle_timeout: PerChannel<Duration>,
+    pub finished_retention: Duration,
+    pub repeat_period: Duration,
+    pub allowed_lateness: Duration,
+    pub window_retention: Duration,
+    /// Key for the keyed hash that names customers across topics and state.
+    pub customer_key: Vec<u8>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub raw: RawConfig,
+    pub engine: EngineSettings,
+    pub http_listen: SocketAddr,
+    pub emit_interval: Duration,
+    pub checkpoint_interval: Duration,
+    /// librdkafka properties from `kafka.properties`, flattened to dotted names.
+    pub kafka_properties: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// Defaults, then `file`, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let env: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("CONTACT_KPI__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("CONTACT_KPI")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("windows")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let raw: RawConfig = builder.build()?.try_deserialize()?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        let timezone: Tz = raw
+            .timezone
+            .parse()
+            .map_err(|_| invalid("timezone", format!("`{}` is not an IANA time zone", raw.timezone)))?;
+        if raw.windows.is_empty() {
+            return Err(invalid("windows", "at least one window size is needed"));
+        }
+        let mut windows = Vec::new();
+        for w in &raw.windows {
+            let spec = parse_window(w).map_err(|m| invalid("windows", m))?;
+            if windows.iter().any(|x: &WindowSpec| x.name == spec.name) {
+                return Err(invalid("windows", format!("`{w}` is listed twice")));
+            }
+            windows.push(spec);
+        }
+        let dur = |key: &str, v: &str| -> Result<Duration, ConfigError> {
+            let d = parse_duration(v).map_err(|m| invalid(key, m))?;
+            if d.is_zero() {
+                return Err(invalid(key, "must be greater than zero"));
+            }
+            Ok(d)
+        };
+        let service_level = PerChannel {
+            voice: dur("service_level.voice", &raw.service_level.voice)?,
+            chat: dur("service_level.chat", &raw.service_level.chat)?,
+            email: dur("service_level.email", &raw.service_level.email)?,
+        };
+        let idle_timeout = PerChannel {
+            voice: dur("contacts.idle_timeout_voice", &raw.contacts.idle_timeout_voice)?,
+            chat: dur("contacts.idle_timeout_chat", &raw.contacts.idle_timeout_chat)?,
+            email: dur("contacts.idle_timeout_email", &raw.contacts.idle_timeout_email)?,
+        };
+        let finished_retention = dur("contacts.finished_retention", &raw.contacts.finished_retention)?;
+        let repeat_period = dur("resolution.repeat_period", &raw.resolution.repeat_period)?;
+        let allowed_lateness = parse_duration(&raw.windows_state.allowed_lateness)
+            .map_err(|m| invalid("windows_state.allowed_lateness", m))?;
+        let window_retention = dur("windows_state.retention", &raw.windows_state.retention)?;
+        if window_retention < repeat_period {
+            return Err(invalid(
+                "windows_state.retention",
+                "must be at least resolution.repeat_period, or repeat contacts could not revise their window",
+            ));
+        }
+        let emit_interval =
+            parse_duration(&raw.output.emit_interval).map_err(|m| invalid("output.emit_interval", m))?;
+        let checkpoint_interval = dur("pipeline.checkpoint_interval", &raw.pipeline.checkpoint_interval)?;
+        let http_listen: SocketAddr = raw
+            .http
+            .listen
+            .parse()
+            .map_err(|_| invalid("http.listen", format!("`{}` is not host:port", raw.http.listen)))?;
+        for (key, v) in [
+            ("kafka.brokers", &raw.kafka.brokers),
+            ("kafka.group_id", &raw.kafka.group_id),
+            ("topics.input", &raw.topics.input),
+            ("topics.aggregates", &raw.topics.aggregates),
+            ("topics.alerts", &raw.topics.alerts),
+            ("topics.dlq", &raw.topics.dlq),
+            ("topics.internal_prefix", &raw.topics.internal_prefix),
+        ] {
+            if v.trim().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if raw.kafka.topic_partitions < 1 {
+            return Err(invalid("kafka.topic_partitions", "must be at least 1"));
+        }
+        if raw.kafka.replication_factor < 1 {
+            return Err(invalid("kafka.replication_factor", "must be at least 1"));
+        }
+        if raw.input.max_record_bytes == 0 {
+            return Err(invalid("input.max_record_bytes", "must be greater than zero"));
+        }
+        let mut kafka_properties = BTreeMap::new();
+        flatten_properties("", &raw.kafka.properties, &mut kafka_properties);
+        // The group id so hashed customer ids stay stable across restarts of one
+        // deployment while differing between deployments.
+        let customer_key = format!("contact-kpi/{}", raw.kafka.group_id).into_bytes();
+        let engine = EngineSettings {
+            windows,
+            timezone,
+            service_level,
+            idle_timeout,
+            finished_retention,
+            repeat_period,
+            allowed_lateness,
+            window_retention,
+            customer_key,
+        };
+        Ok(Config { raw, engine, http_listen, emit_interval, checkpoint_interval, kafka_properties })
+    }
+}
+
+impl Default for Config {
+    /// The shipped defaults, without file or environment.
+    fn default() -> Self {
+        Config::load_with_env(None, std::iter::empty()).expect("shipped defaults are valid")
+    }
+}
+
+/// `kafka.properties` may arrive nested when keys contain dots (the config
+/// crate splits `security.protocol`); librdkafka wants the dotted name back.
+fn flatten_properties(
+    prefix: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+    out: &mut BTreeMap<String, String>,
+) {
+    for (k, v) in map {
+        let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            serde_json::Value::Object(inner) => flatten_properties(&name, inner, out),
+            serde_json::Value::String(s) => {
+                out.insert(name, s.clone());
+            }
+            other => {
+                out.insert(name, other.to_string());
+            }
+        }
+    }
+}
+
+/// Parses `500ms`, `20s`, `15m`, `1h`, `7d` (also combined, `1h30m`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total_ms: u64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("`{s}` is not a duration like 20s, 15m, 1h or 7d"));
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{s}`: number too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_ms = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(format!("`{s}` is not a duration like 20s, 15m, 1h or 7d")),
+        };
+        total_ms = n
+            .checked_mul(unit_ms)
+            .and_then(|v| v.checked_add(total_ms))
+            .ok_or_else(|| format!("`{s}`: too large"))?;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+/// A window size: `Nd` is N local days, anything else a fixed length that
+/// divides a day (so windows align to local midnight).
+pub fn parse_window(s: &str) -> Result<WindowSpec, String> {
+    let s = s.trim();
+    if let Some(days) = s.strip_suffix('d') {
+        if let Ok(n) = days.parse::<u32>() {
+            if n == 0 {
+                return Err(format!("`{s}`: must be greater than zero"));
+            }
+            return Ok(WindowSpec { name: s.into(), kind: WindowKind::Days(n) });
+        }
+    }
+    let d = parse_duration(s)?;
+    let ms = d.as_millis() as i64;
+    if ms < 60_000 {
+        return Err(format!("`{s}`: windows shorter than a minute are not supported"));
+    }
+    if 86_400_000 % ms != 0 {
+        return Err(format!("`{s}`: a window size must divide a day (e.g. 15m, 1h, 4h) or be whole days"));
+    }
+    if ms == 86_400_000 {
+        return Ok(WindowSpec { name: s.into(), kind: WindowKind::Days(1) });
+    }
+    Ok(WindowSpec { name: s.into(), kind: WindowKind::Fixed(ms) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_match_the_output_contract() {
+        let c = Config::default();
+        assert_eq!(c.raw.kafka.brokers, "127.0.0.1:9092");
+        assert_eq!(c.raw.kafka.group_id, "contact-kpi");
+        assert!(c.raw.kafka.create_topics);
+        assert_eq!(c.raw.topics.input, "contact-events");
+        assert_eq!(c.raw.topics.aggregates, "kpi-aggregates");
+        assert_eq!(c.raw.topics.alerts, "kpi-alerts");
+        assert_eq!(c.raw.topics.dlq, "contact-events.dlq");
+        assert_eq!(c.raw.output.format, OutputFormat::Protobuf);
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:9464");
+        assert_eq!(c.raw.windows, vec!["1h", "1d"]);
+        assert_eq!(c.engine.timezone, chrono_tz::UTC);
+        assert_eq!(c.engine.service_level.voice, Duration::from_secs(20));
+        assert_eq!(c.engine.service_level.chat, Duration::from_secs(60));
+        assert_eq!(c.engine.service_level.email, Duration::from_secs(86_400));
+        assert_eq!(c.engine.repeat_period, Duration::from_secs(7 * 86_400));
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscore_nesting() {
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("CONTACT_KPI__KAFKA__BROKERS", "b1:9092,b2:9092"),
+                ("CONTACT_KPI__TIMEZONE", "Europe/Amsterdam"),
+                ("CONTACT_KPI__WINDOWS", "15m,1d"),
+                ("CONTACT_KPI__OUTPUT__FORMAT", "json"),
+                ("CONTACT_KPI__KAFKA__PROPERTIES__SECURITY.PROTOCOL", "SASL_SSL"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.raw.kafka.brokers, "b1:9092,b2:9092");
+        assert_eq!(c.engine.timezone, chrono_tz::Europe::Amsterdam);
+        assert_eq!(c.raw.windows, vec!["15m", "1d"]);
+        assert_eq!(c.raw.output.format, OutputFormat::Json);
+        assert_eq!(c.kafka_properties.get("security.protocol").map(String::as_str), Some("SASL_SSL"));
+    }
+
+    #[test]
+    fn a_config_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("ckpi-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "windows = [\"1h\"]\n[kafka]\nbrokers = \"x:1\"\n[kafka.properties]\n\"sasl.mechanism\" = \"PLAIN\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&path), std::iter::empty()).unwrap();
+        assert_eq!(c.raw.kafka.brokers, "x:1");
+        assert_eq!(c.raw.windows, vec!["1h"]);
+        assert_eq!(c.kafka_properties.get("sasl.mechanism").map(String::as_str), Some("PLAIN"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn validation_errors_name_the_key() {
+        let cases = [
+            ("CONTACT_KPI__TIMEZONE", "Mars/Olympus", "timezone"),
+            ("CONTACT_KPI__WINDOWS", "7m", "windows"),
+            ("CONTACT_KPI__HTTP__LISTEN", "nowhere", "http.listen"),
+            ("CONTACT_KPI__SERVICE_LEVEL__VOICE", "fast", "service_level.voice"),
+            ("CONTACT_KPI__KAFKA__BROKERS", "", "kafka.brokers"),
+        ];
+        for (k, v, key) in cases {
+            let err = Config::load_with_env(None, env(&[(k, v)])).unwrap_err();
+            assert!(err.to_string().contains(&format!("`{key}`")), "{k}={v}: {err}");
+        }
+        let err = Config::load_with_env(None, env(&[("CONTACT_KPI__KAFKA__NO_SUCH_KEY", "1")])).unwrap_err();
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+    }
+
+    #[test]
+    fn durations_and_windows_parse() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("1x").is_err());
+        assert_eq!(parse_window("1d").unwrap().kind, WindowKind::Days(1));
+        assert_eq!(parse_window("24h").unwrap().kind, WindowKind::Days(1));
+        assert_eq!(parse_window("15m").unwrap().kind, WindowKind::Fixed(900_000));
+        assert!(parse_window("7m").is_err());
+    }
+}

@@ -1,0 +1,539 @@
+//! Stage 3, windows: folds facts into tumbling-window aggregates per
+//! (agent, channel, window) and (channel, window), tracks each segment's
+//! ordinal in its agent's local day (fatigue buckets), closes windows by the
+//! event-time watermark and hands out changed aggregates for publishing.
+//!
+//! Every count is additive, so the result does not depend on the order facts
+//! arrive in. The fatigue ordinal is defined by the segments' `agent_joined`
+//! time (ties by contact id), so a segment finishing late still gets the
+//! ordinal it had in the day, and the few segments it pushes over a bucket
+//! boundary (ordinal 10, 20, 40) are moved in their windows.
+
+use super::facts::{ContactRef, ContactSummary, Fact, SegmentSummary};
+use super::window::{local_date, window_bounds};
+use super::EngineCounters;
+use crate::config::EngineSettings;
+use crate::model::proto::{KpiAggregate, OrdinalCounts};
+use crate::model::{Channel, Disposition, Timestamp};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sketches_ddsketch::{Config as SketchConfig, DDSketch};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Fatigue buckets of the agent's n-th contact of the day.
+pub const ORDINAL_BUCKETS: [&str; 4] = ["1-10", "11-20", "21-40", "41+"];
+
+pub fn ordinal_bucket(ordinal: usize) -> usize {
+    match ordinal {
+        0..=10 => 0,
+        11..=20 => 1,
+        21..=40 => 2,
+        _ => 3,
+    }
+}
+
+/// Which aggregate: level, channel, window size (index into the configured
+/// sizes) and window start (UTC millis).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AggKey {
+    /// `None` for the channel (queue) level.
+    pub agent: Option<String>,
+    pub channel: Channel,
+    pub window: usize,
+    pub start_ms: i64,
+}
+
+/// A quantile sketch with 1% relative error, created on first use.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Quantiles(Option<Box<DDSketch>>);
+
+impl std::fmt::Debug for Quantiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quantiles").field("count", &self.0.as_ref().map_or(0, |s| s.count())).finish()
+    }
+}
+
+impl Quantiles {
+    fn add(&mut self, v: f64) {
+        self.0.get_or_insert_with(|| Box::new(DDSketch::new(SketchConfig::defaults()))).add(v);
+    }
+
+    fn quantile(&self, q: f64) -> Option<f64> {
+        self.0.as_ref().and_then(|s| s.quantile(q).ok().flatten())
+    }
+}
+
+/// The re-addable counts and sums of one aggregate (names as in kpis.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub empathy_scored: u64,
+    pub empathy_shown: u64,
+    pub empathy_score_sum: u64,
+    pub empathy_opportunity: u64,
+    pub empathy_missed: u64,
+    pub empathy_overdone: u64,
+    pub pity: u64,
+    pub questions_asked: u64,
+    pub interruptions: u64,
+    pub listened_fully: u64,
+    pub voice_segments_scored: u64,
+    pub hostile_customer: u64,
+    pub hostile_defused: u64,
+    pub empathy_shown_final: u64,
+    pub empathy_shown_unresolved: u64,
+    pub empathy_by_ordinal: [(u64, u64); 4],
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub answered_within_sl: u64,
+    pub wait_ms_sum: u64,
+    pub wait_ms_count: u64,
+    pub first_response_ms_sum: u64,
+    pub first_response_ms_count: u64,
+    pub first_response_within_sla: u64,
+    pub reply_ms_sum: u64,
+    pub reply_ms_count: u64,
+    pub handled: u64,
+    pub handled_final: u64,
+    pub resolved: u64,
+    pub unresolved: u64,
+    pub escalated: u64,
+    pub callback_scheduled: u64,
+    pub transfers_out: u64,
+    pub handle_ms_sum: u64,
+    pub handle_ms_count: u64,
+    pub repeat_contacts: u64,
+    pub callbacks_kept: u64,
+    pub callbacks_late: u64,
+    pub csat_sum: u64,
+    pub csat_count: u64,
+}
+
+impl Counts {
+    /// Adds one segment's figures (agent-level counts; also summed at channel level).
+    pub fn add_segment(&mut self, s: &SegmentSummary, disposition: Disposition) {
+        self.handled += 1;
+        if s.empathy_scored {
+            self.empathy_scored += 1;
+            self.empathy_score_sum += u64::from(s.empathy_score);
+            if s.voice {
+                self.voice_segments_scored += 1;
+                if s.interruptions == 0 {
+                    self.listened_fully += 1;
+                }
+            }
+        }
+        self.empathy_shown += u64::from(s.empathy_shown);
+        self.empathy_opportunity += u64::from(s.empathy_opportunity);
+        self.empathy_missed += u64::from(s.empathy_missed);
+        self.empathy_overdone += u64::from(s.empathy_overdone);
+        self.pity += u64::from(s.pity);
+        self.questions_asked += u64::from(s.questions_asked);
+        self.interruptions += u64::from(s.interruptions);
+        self.hostile_customer += u64::from(s.hostile_customer);
+        self.hostile_defused += u64::from(s.hostile_defused);
+        self.reply_ms_sum += s.reply_ms_sum;
+        self.reply_ms_count += s.reply_ms_count;
+        self.transfers_out += u64::from(s.closed_by_transfer);
+        if s.is_final {
+            self.handled_final += 1;
+            match disposition {
+                Disposition::Resolved => self.resolved += 1,
+                Disposition::Unresolved => self.unresolved += 1,
+                Disposition::Escalated => self.escalated += 1,
+                Disposition::CallbackScheduled => self.callback_scheduled += 1,
+            }
+            self.handle_ms_sum += (s.closed - s.joined).num_milliseconds().max(0) as u64;
+            self.handle_ms_count += 1;
+            if s.empathy_shown {
+                self.empathy_shown_final += 1;
+                if disposition != Disposition::Resolved {
+                    self.empathy_shown_unresolved += 1;
+                }
+            }
+        }
+    }
+}
+
+/// One window aggregate with its sketches and publication state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WindowAggregate {
+    pub counts: Counts,
+    pub wait_ms: Quantiles,
+    pub first_response_ms: Quantiles,
+    pub handle_ms: Quantiles,
+    pub end_ms: i64,
+    pub revision: u64,
+    pub is_final: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrdinalEntry {
+    joined: Timestamp,
+    contact_id: String,
+    segment: usize,
+    channel: Channel,
+    ended: Timestamp,
+    scored: bool,
+    shown: bool,
+}
+
+/// One aggregate ready to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateUpdate {
+    pub key: String,
+    pub aggregate: KpiAggregate,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Aggregator {
+    windows: BTreeMap<AggKey, WindowAggregate>,
+    agent_days: BTreeMap<(String, NaiveDate), Vec<OrdinalEntry>>,
+    dirty: BTreeSet<AggKey>,
+    watermark_ms: Option<i64>,
+}
+
+fn ms(ts: Timestamp) -> i64 {
+    ts.timestamp_millis()
+}
+
+impl Aggregator {
+    pub fn window_count(&self) -> usize {
+        self.windows.len()
+    }
+
+    pub fn get(&self, key: &AggKey) -> Option<&WindowAggregate> {
+        self.windows.get(key)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&AggKey, &WindowAggregate)> {
+        self.windows.iter()
+    }
+
+    /// Calls `f` on the aggregate of `agent` (or the channel level) in every
+    /// window size that contains `ts`; returns false when the windows are
+    /// already past retention (the change is then dropped and counted).
+    fn with_windows(
+        &mut self,
+        settings: &EngineSettings,
+        agent: Option<&str>,
+        channel: Channel,
+        ts: Timestamp,
+        mut f: impl FnMut(&mut WindowAggregate),
+    ) -> bool {
+        let retention = settings.window_retention.as_millis() as i64;
+        let mut applied = true;
+        for (wi, spec) in settings.windows.iter().enumerate() {
+            let (start, end) = window_bounds(spec, settings.timezone, ts);
+            if self.watermark_ms.is_some_and(|w| ms(end) + retention <= w) {
+                applied = false;
+                continue;
+            }
+            let key = AggKey { agent: agent.map(str::to_string), channel, window: wi, start_ms: ms(start) };
+            let agg = self.windows.entry(key.clone()).or_insert_with(|| WindowAggregate {
+                end_ms: ms(end),
+                ..WindowAggregate::default()
+            });
+            f(agg);
+            self.dirty.insert(key);
+        }
+        applied
+    }
+
+    /// Both levels: the agent's aggregate and the channel's.
+    fn with_both(
+        &mut self,
+        settings: &EngineSettings,
+        agent: &str,
+        channel: Channel,
+        ts: Timestamp,
+        mut f: impl FnMut(&mut WindowAggregate),
+    ) -> bool {
+        let a = self.with_windows(settings, Some(agent), channel, ts, &mut f);
+        let c = self.with_windows(settings, None, channel, ts, &mut f);
+        a && c
+    }
+
+    pub fn apply(&mut self, settings: &EngineSettings, fact: &Fact, counters: &mut EngineCounters) {
+        let applied = match fact {
+            Fact::CustomerContactStarted { .. } => true,
+            Fact::ContactFinished(summary) => self.apply_contact(settings, summary, counters),
+            Fact::Repeated { contact } => self.correct(settings, contact, |c| c.repeat_contacts += 1),
+            Fact::Callback { contact, kept } => self.correct(settings, contact, |c| {
+                if *kept {
+                    c.callbacks_kept += 1
+                } else {
+                    c.callbacks_late += 1
+                }
+            }),
+            Fact::Survey { contact, csat } => self.correct(settings, contact, |c| {
+                c.csat_sum += u64::from(*csat);
+                c.csat_count += 1;
+            }),
+        };
+        if !applied {
+            counters.expired_window_updates += 1;
+        }
+    }
+
+    fn correct(&mut self, settings: &EngineSettings, contact: &ContactRef, f: impl Fn(&mut Counts)) -> bool {
+        let Some(agent) = &contact.final_agent else { return true };
+        self.with_both(settings, agent, contact.channel, contact.ended, |w| f(&mut w.counts))
+    }
+
+    fn apply_contact(&mut self, settings: &EngineSettings, s: &ContactSummary, counters: &mut EngineCounters) -> bool {
+        let mut ok = self.with_windows(settings, None, s.channel, s.ended, |w| {
+            let c = &mut w.counts;
+            c.offered += 1;
+            if s.abandoned {
+                c.abandoned += 1;
+            } else {
+                c.answered += 1;
+                if let Some(wait) = s.wait_ms {
+                    c.wait_ms_sum += wait as u64;
+                    c.wait_ms_count += 1;
+                    c.answered_within_sl += u64::from(s.within_service_level == Some(true));
+                    w.wait_ms.add(wait as f64);
+                }
+            }
+        });
+        for seg in &s.segments {
+            ok &= self.with_both(settings, &seg.agent_id, s.channel, s.ended, |w| {
+                w.counts.add_segment(seg, s.disposition);
+                if seg.is_final {
+                    w.handle_ms.add((seg.closed - seg.joined).num_milliseconds().max(0) as f64);
+                }
+            });
+        }
+        if let Some((agent, fr, within)) = &s.first_response {
+            ok &= self.with_both(settings, agent, s.channel, s.ended, |w| {
+                w.counts.first_response_ms_sum += *fr as u64;
+                w.counts.first_response_ms_count += 1;
+                w.counts.first_response_within_sla += u64::from(*within);
+                w.first_response_ms.add(*fr as f64);
+            });
+        }
+        for (i, seg) in s.segments.iter().enumerate() {
+            self.place_ordinal(settings, s, i, seg, counters);
+        }
+        ok
+    }
+
+    /// Inserts a segment into its agent's day and keeps the fatigue buckets right.
+    fn place_ordinal(
+        &mut self,
+        settings: &EngineSettings,
+        s: &ContactSummary,
+        index: usize,
+        seg: &SegmentSummary,
+        counters: &mut EngineCounters,
+    ) {
+        let day = local_date(settings.timezone, seg.joined);
+        let entry = OrdinalEntry {
+            joined: seg.joined,
+            contact_id: s.contact_id.clone(),
+            segment: index,
+            channel: s.channel,
+            ended: s.ended,
+            scored: seg.empathy_scored,
+            shown: seg.empathy_shown,
+        };
+        let list = self.agent_days.entry((seg.agent_id.clone(), day)).or_default();
+        let pos = list.partition_point(|e| {
+            (e.joined, &e.contact_id, e.segment) < (entry.joined, &entry.contact_id, entry.segment)
+        });
+        list.insert(pos, entry);
+        // Segments after `pos` moved up by one; only those crossing a bucket boundary change.
+        let mut moves: Vec<(OrdinalEntry, Option<usize>, usize)> = Vec::new();
+        {
+            let e = &list[pos];
+            moves.push((e.clone(), None, ordinal_bucket(pos + 1)));
+        }
+        for (i, e) in list.iter().enumerate().skip(pos + 1) {
+            let (old, new) = (ordinal_bucket(i), ordinal_bucket(i + 1));
+            if old != new {
+                moves.push((e.clone(), Some(old), new));
+            }
+        }
+        let agent = seg.agent_id.clone();
+        for (e, old, new) in moves {
+            if !e.scored {
+                continue;
+            }
+            let ok = self.with_both(settings, &agent, e.channel, e.ended, |w| {
+                let b = &mut w.counts.empathy_by_ordinal;
+                if let Some(old) = old {
+                    b[old].0 -= 1;
+                    b[old].1 -= u64::from(e.shown);
+                }
+                b[new].0 += 1;
+                b[new].1 += u64::from(e.shown);
+            });
+            if !ok {
+                counters.expired_window_updates += 1;
+            }
+        }
+    }
+
+    /// Moves the watermark: windows whose end it passed become final, windows
+    /// past retention and agent days past it are dropped.
+    pub fn advance(&mut self, settings: &EngineSettings, watermark: Timestamp) {
+        let w = ms(watermark);
+        if self.watermark_ms.is_some_and(|old| old >= w) {
+            return;
+        }
+        self.watermark_ms = Some(w);
+        let retention = settings.window_retention.as_millis() as i64;
+        let dirty = &mut self.dirty;
+        self.windows.retain(|key, agg| {
+            if agg.end_ms + retention <= w {
+                dirty.remove(key);
+                return false;
+            }
+            if !agg.is_final && agg.end_ms <= w {
+                agg.is_final = true;
+                dirty.insert(key.clone());
+            }
+            true
+        });
+        let oldest_day = local_date(settings.timezone, watermark - chrono::Duration::milliseconds(retention))
+            .pred_opt()
+            .unwrap_or(NaiveDate::MIN);
+        self.agent_days.retain(|(_, day), _| *day >= oldest_day);
+    }
+
+    /// The aggregates that changed since the last call, each with its
+    /// revision bumped (coalescing: call this once per emit interval).
+    pub fn take_updates(&mut self, settings: &EngineSettings) -> Vec<AggregateUpdate> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut out = Vec::with_capacity(dirty.len());
+        for key in dirty {
+            if let Some(agg) = self.windows.get_mut(&key) {
+                agg.revision += 1;
+                out.push(AggregateUpdate {
+                    key: aggregate_key(settings, &key),
+                    aggregate: to_proto(settings, &key, agg, self.watermark_ms),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn mark_all_dirty(&mut self) {
+        self.dirty.extend(self.windows.keys().cloned());
+    }
+
+    pub fn dirty_count(&self) -> usize {
+        self.dirty.len()
+    }
+}
+
+fn rfc3339_seconds(ms_since_epoch: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms_since_epoch)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The record key of `outputs.md`.
+pub fn aggregate_key(settings: &EngineSettings, key: &AggKey) -> String {
+    let window = &settings.windows[key.window].name;
+    let start = rfc3339_seconds(key.start_ms);
+    match &key.agent {
+        Some(agent) => format!("agent/{agent}/{}/{window}/{start}", key.channel),
+        None => format!("channel/{}/{window}/{start}", key.channel),
+    }
+}
+
+fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+fn signed_ratio(num: i64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+pub fn to_proto(settings: &EngineSettings, key: &AggKey, agg: &WindowAggregate, watermark_ms: Option<i64>) -> KpiAggregate {
+    let c = &agg.counts;
+    let fcr_final = watermark_ms.is_some_and(|w| agg.end_ms + settings.repeat_period.as_millis() as i64 <= w);
+    KpiAggregate {
+        level: if key.agent.is_some() { "agent" } else { "channel" }.into(),
+        agent_id: key.agent.clone(),
+        channel: key.channel.as_str().into(),
+        window: settings.windows[key.window].name.clone(),
+        window_start: rfc3339_seconds(key.start_ms),
+        window_end: rfc3339_seconds(agg.end_ms),
+        revision: agg.revision,
+        r#final: agg.is_final,
+        empathy_scored: c.empathy_scored,
+        empathy_shown: c.empathy_shown,
+        empathy_score_sum: c.empathy_score_sum,
+        empathy_opportunity: c.empathy_opportunity,
+        empathy_missed: c.empathy_missed,
+        empathy_overdone: c.empathy_overdone,
+        pity: c.pity,
+        questions_asked: c.questions_asked,
+        interruptions: c.interruptions,
+        listened_fully: c.listened_fully,
+        voice_segments_scored: c.voice_segments_scored,
+        hostile_customer: c.hostile_customer,
+        hostile_defused: c.hostile_defused,
+        empathy_shown_final: c.empathy_shown_final,
+        empathy_shown_unresolved: c.empathy_shown_unresolved,
+        empathy_by_ordinal: ORDINAL_BUCKETS
+            .iter()
+            .zip(c.empathy_by_ordinal.iter())
+            .map(|(name, &(scored, shown))| (name.to_string(), OrdinalCounts { scored, shown }))
+            .collect(),
+        offered: c.offered,
+        answered: c.answered,
+        abandoned: c.abandoned,
+        answered_within_sl: c.answered_within_sl,
+        wait_ms_sum: c.wait_ms_sum,
+        wait_ms_count: c.wait_ms_count,
+        first_response_ms_sum: c.first_response_ms_sum,
+        first_response_ms_count: c.first_response_ms_count,
+        first_response_within_sla: c.first_response_within_sla,
+        reply_ms_sum: c.reply_ms_sum,
+        reply_ms_count: c.reply_ms_count,
+        handled: c.handled,
+        handled_final: c.handled_final,
+        resolved: c.resolved,
+        unresolved: c.unresolved,
+        escalated: c.escalated,
+        callback_scheduled: c.callback_scheduled,
+        transfers_out: c.transfers_out,
+        handle_ms_sum: c.handle_ms_sum,
+        handle_ms_count: c.handle_ms_count,
+        repeat_contacts: c.repeat_contacts,
+        callbacks_kept: c.callbacks_kept,
+        callbacks_late: c.callbacks_late,
+        csat_sum: c.csat_sum,
+        csat_count: c.csat_count,
+        wait_ms_p50: agg.wait_ms.quantile(0.5),
+        wait_ms_p90: agg.wait_ms.quantile(0.9),
+        wait_ms_p99: agg.wait_ms.quantile(0.99),
+        first_response_ms_p50: agg.first_response_ms.quantile(0.5),
+        first_response_ms_p90: agg.first_response_ms.quantile(0.9),
+        first_response_ms_p99: agg.first_response_ms.quantile(0.99),
+        handle_ms_p50: agg.handle_ms.quantile(0.5),
+        handle_ms_p90: agg.handle_ms.quantile(0.9),
+        handle_ms_p99: agg.handle_ms.quantile(0.99),
+        empathy_rate: ratio(c.empathy_shown, c.empathy_scored),
+        empathy_miss_rate: ratio(c.empathy_missed, c.empathy_opportunity),
+        empathy_score: ratio(c.empathy_score_sum, c.empathy_scored),
+        listening_rate: ratio(c.listened_fully, c.voice_segments_scored),
+        hollow_empathy_rate: ratio(c.empathy_shown_unresolved, c.empathy_shown_final),
+        service_level: ratio(c.answered_within_sl, c.offered),
+        abandon_rate: ratio(c.abandoned, c.offered),
+        asa_ms: ratio(c.wait_ms_sum, c.answered),
+        first_response_sla_rate: ratio(c.first_response_within_sla, c.first_response_ms_count),
+        resolution_rate: ratio(c.resolved, c.handled_final),
+        fcr_rate: signed_ratio(c.resolved as i64 - c.repeat_contacts as i64, c.handled_final),
+        fcr_final,
+        callback_kept_rate: ratio(c.callbacks_kept, c.callback_scheduled),
+        csat_mean: ratio(c.csat_sum, c.csat_count),
+        reply_ms_mean: ratio(c.reply_ms_sum, c.reply_ms_count),
+        handle_ms_mean: ratio(c.handle_ms_sum, c.handle_ms_count),
+        first_response_ms_mean: ratio(c.first_response_ms_sum, c.first_response_ms_count),
+    }
+}

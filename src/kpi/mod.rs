@@ -1,0 +1,152 @@
+//! The KPI engine: pure, synchronous, deterministic. Events in, facts and
+//! aggregate updates out; no Kafka, no tokio, no wall clock (event time only).
+//!
+//! The three stages of the architecture are separate types ([`Assembler`],
+//! [`RepeatDetector`], [`Aggregator`]) that talk only through [`Fact`]s, so a
+//! pipeline can run them in one process (as [`Engine`] does) or split them
+//! over Kafka topics keyed by contact, customer hash and agent.
+
+pub mod aggregate;
+pub mod contact;
+pub mod facts;
+pub mod repeat;
+pub mod window;
+
+pub use aggregate::{AggKey, AggregateUpdate, Aggregator, Counts};
+pub use contact::{customer_hash, Assembler};
+pub use facts::{ContactRef, ContactSummary, CustomerHash, Fact, SegmentSummary};
+pub use repeat::RepeatDetector;
+
+use crate::config::EngineSettings;
+use crate::empathy::Analyzer;
+use crate::model::{ContactEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Things the engine saw that did not (or could not) change a KPI; exported
+/// as metrics by the shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineCounters {
+    pub events: u64,
+    pub duplicates: u64,
+    /// Events of a contact that already ended (other than surveys and call-backs).
+    pub late_events: u64,
+    /// Contacts evicted after the idle timeout without `contact_ended`.
+    pub timed_out_contacts: u64,
+    /// Surveys/call-backs that have no contact to revise (abandoned, not scheduled, or a second one).
+    pub orphan_corrections: u64,
+    /// Updates that fell on windows already past retention.
+    pub expired_window_updates: u64,
+    pub channel_mismatches: u64,
+    /// Finished contacts whose language has no lexicon (scored with English).
+    pub unsupported_language_contacts: u64,
+    pub contacts_finished: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    #[error("cannot decode engine snapshot: {0}")]
+    Decode(#[from] postcard::Error),
+    #[error("snapshot version {0} is not supported")]
+    Version(u32),
+}
+
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// Everything the engine remembers, as one serializable value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EngineState {
+    pub assembler: Assembler,
+    pub repeats: RepeatDetector,
+    pub aggregator: Aggregator,
+    pub max_event_ts: Option<Timestamp>,
+    pub counters: EngineCounters,
+}
+
+/// The three stages in one process.
+pub struct Engine {
+    settings: EngineSettings,
+    analyzer: Arc<Analyzer>,
+    state: EngineState,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings, analyzer: Arc<Analyzer>) -> Self {
+        Engine { settings, analyzer, state: EngineState::default() }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn state(&self) -> &EngineState {
+        &self.state
+    }
+
+    pub fn counters(&self) -> &EngineCounters {
+        &self.state.counters
+    }
+
+    /// Applies one validated event through all three stages; returns every
+    /// fact it produced (the shell turns them into metrics).
+    pub fn apply(&mut self, event: ContactEvent) -> Vec<Fact> {
+        let st = &mut self.state;
+        st.counters.events += 1;
+        st.max_event_ts = Some(st.max_event_ts.map_or(event.ts, |m| m.max(event.ts)));
+        let mut facts = Vec::new();
+        st.assembler.apply(&self.settings, &self.analyzer, event, &mut st.counters, &mut facts);
+        let period = chrono::Duration::from_std(self.settings.repeat_period).unwrap_or(chrono::Duration::MAX);
+        let mut repeats = Vec::new();
+        for f in &facts {
+            if matches!(f, Fact::ContactFinished(_)) {
+                st.counters.contacts_finished += 1;
+            }
+            st.repeats.apply(period, f, &mut repeats);
+        }
+        facts.extend(repeats);
+        for f in &facts {
+            st.aggregator.apply(&self.settings, f, &mut st.counters);
+        }
+        facts
+    }
+
+    /// Moves event time forward to the newest event seen: closes windows,
+    /// times out idle contacts, forgets expired history.
+    pub fn advance(&mut self) {
+        let Some(now) = self.state.max_event_ts else { return };
+        let st = &mut self.state;
+        st.assembler.expire(&self.settings, now, &mut st.counters);
+        let lateness = chrono::Duration::from_std(self.settings.allowed_lateness).unwrap_or_default();
+        let keep = chrono::Duration::from_std(self.settings.repeat_period).unwrap_or(chrono::Duration::MAX) + lateness;
+        st.repeats.expire(now, keep);
+        st.aggregator.advance(&self.settings, now - lateness);
+    }
+
+    /// Changed aggregates since the last call (coalesced).
+    pub fn take_updates(&mut self) -> Vec<AggregateUpdate> {
+        self.state.aggregator.take_updates(&self.settings)
+    }
+
+    /// Marks every aggregate changed, so the next updates republish all of
+    /// them (after a failed delivery).
+    pub fn mark_all_dirty(&mut self) {
+        self.state.aggregator.mark_all_dirty();
+    }
+
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut out = SNAPSHOT_VERSION.to_le_bytes().to_vec();
+        out.extend(postcard::to_allocvec(&self.state).expect("engine state serializes"));
+        out
+    }
+
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
+        let (version, body) = bytes.split_at(bytes.len().min(4));
+        let version = u32::from_le_bytes(version.try_into().map_err(|_| SnapshotError::Version(0))?);
+        if version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version(version));
+        }
+        self.state = postcard::from_bytes(body)?;
+        Ok(())
+    }
+}

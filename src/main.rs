@@ -1,0 +1,127 @@
+//! `contact-kpi`: command line. Parses arguments, loads configuration and
+//! wires the components; the work happens in the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use contact_kpi::config::Config;
+use contact_kpi::pipeline::simulate::{self, SimulateOptions};
+use contact_kpi::score::{score_input, ScoreOptions};
+use std::io::Read;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "contact-kpi", version, about = "Streaming, exact, explainable contact-center KPIs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Configuration file (overrides the shipped defaults; the environment overrides both).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Publish realistic synthetic contact-center traffic, or write it as JSON lines.
+    Simulate {
+        /// Events per second.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        /// Number of agents.
+        #[arg(long, default_value_t = 25)]
+        agents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per wall-clock second.
+        #[arg(long, default_value_t = 60.0)]
+        speedup: f64,
+        /// Stop after this many events (default: run until stopped; 10000 with --to-file).
+        #[arg(long)]
+        events: Option<u64>,
+        /// Write JSON lines to this file instead of publishing.
+        #[arg(long)]
+        to_file: Option<PathBuf>,
+        /// Publish protobuf instead of JSON.
+        #[arg(long)]
+        protobuf: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Judge one contact from stdin (contract JSON lines or an agent:/customer: transcript).
+    Score {
+        /// Language of the contact (default: from the events, else detected).
+        #[arg(long)]
+        language: Option<String>,
+        /// Channel of a plain transcript (voice, email, chat).
+        #[arg(long, default_value = "chat")]
+        channel: String,
+        /// Directory with lexicons (default: the built-in ones).
+        #[arg(long)]
+        lexicons: Option<PathBuf>,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn ctrl_c_or_sigterm() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("can install a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref()).context("failed to load configuration")?;
+            let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
+            rt.block_on(contact_kpi::pipeline::run(config, ctrl_c_or_sigterm()))
+                .context("service failed")?;
+        }
+        Command::Simulate { rate, agents, seed, speedup, events, to_file, protobuf, config } => {
+            anyhow::ensure!(rate > 0.0, "--rate must be positive");
+            anyhow::ensure!(agents > 0, "--agents must be positive");
+            anyhow::ensure!(speedup > 0.0, "--speedup must be positive");
+            let opts = SimulateOptions { rate, agents, seed, speedup, max_events: events, protobuf };
+            if let Some(path) = to_file {
+                let file = std::fs::File::create(&path).with_context(|| format!("failed to create {}", path.display()))?;
+                let n = simulate::to_file(&opts, &mut std::io::BufWriter::new(file))?;
+                eprintln!("wrote {n} events to {}", path.display());
+            } else {
+                let config = Config::load(config.as_deref()).context("failed to load configuration")?;
+                let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
+                let n = rt.block_on(simulate::publish(&config, &opts, ctrl_c_or_sigterm()))?;
+                eprintln!("published {n} events to {}", config.raw.topics.input);
+            }
+        }
+        Command::Score { language, channel, lexicons } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).context("failed to read stdin")?;
+            let analyzer = match lexicons {
+                Some(dir) => contact_kpi::empathy::Analyzer::load_dir(&dir)?,
+                None => contact_kpi::empathy::Analyzer::builtin(),
+            };
+            let opts = ScoreOptions { language, channel };
+            for line in score_input(&analyzer, &input, &opts)? {
+                println!("{}", serde_json::to_string(&line)?);
+            }
+        }
+    }
+    Ok(())
+}

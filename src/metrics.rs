@@ -1,0 +1,405 @@
+//! Every Prometheus metric of the service, in one place. The registry is
+//! owned by the service (not global), so tests run isolated services side by
+//! side. Names follow the Prometheus guide: `contact_kpi_` prefix, base units,
+//! `_total` on counters. KPI series carry `agent` and `channel` labels; the
+//! number of distinct agents is capped (`metrics.max_agents`), the rest is
+//! folded into `agent="_other"`, and per-agent labels can be switched off
+//! (`metrics.per_agent = false`, then `agent="_all"`).
+
+use crate::kpi::{EngineCounters, Fact};
+use crate::model::proto::KpiAggregate;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// Labels for agents, with the cardinality cap.
+#[derive(Debug)]
+struct AgentLabels {
+    per_agent: bool,
+    max_agents: usize,
+    seen: HashSet<String>,
+}
+
+impl AgentLabels {
+    fn label<'a>(&mut self, agent: &'a str) -> &'a str {
+        if !self.per_agent {
+            return "_all";
+        }
+        if self.seen.contains(agent) {
+            return agent;
+        }
+        if self.seen.len() < self.max_agents {
+            self.seen.insert(agent.to_string());
+            return agent;
+        }
+        "_other"
+    }
+}
+
+/// KPI counters of kpis.md that are plain counts of segments or contacts.
+const SEGMENT_COUNTERS: [(&str, &str); 13] = [
+    ("handled", "Agent segments handled (one per agent_joined)."),
+    ("empathy_scored", "Segments with agent text to judge."),
+    ("empathy_shown", "Segments where the agent showed genuine empathy."),
+    ("empathy_opportunity", "Segments where the customer voiced trouble or a negative feeling."),
+    ("empathy_missed", "Empathy opportunities without empathy shown."),
+    ("empathy_overdone", "Segments with overdone (scripted, repeated, gushing) empathy."),
+    ("pity", "Segments with pity or condescension instead of understanding."),
+    ("questions_asked", "Segments where the agent asked the customer a question."),
+    ("listened_fully", "Voice segments without interruptions."),
+    ("hostile_customer", "Segments with a hostile customer."),
+    ("hostile_defused", "Hostile-customer segments the agent defused."),
+    ("transfers_out", "Segments closed by a transfer, for the transferring agent."),
+    ("voice_segments_scored", "Voice segments with agent text to judge."),
+];
+
+pub struct Metrics {
+    registry: Registry,
+    agents: Mutex<AgentLabels>,
+    segment_counters: HashMap<&'static str, IntCounterVec>,
+    pub interruptions: IntCounterVec,
+    pub empathy_score_sum: IntCounterVec,
+    pub contacts_final: IntCounterVec,
+    pub repeat_contacts: IntCounterVec,
+    pub callbacks: IntCounterVec,
+    pub csat_sum: IntCounterVec,
+    pub csat_count: IntCounterVec,
+    pub offered: IntCounterVec,
+    pub answered: IntCounterVec,
+    pub abandoned: IntCounterVec,
+    pub answered_within_sl: IntCounterVec,
+    pub first_response_within_sla: IntCounterVec,
+    pub wait_seconds: HistogramVec,
+    pub first_response_seconds: HistogramVec,
+    pub reply_seconds: HistogramVec,
+    pub handle_seconds: HistogramVec,
+    pub window_ratio: prometheus::GaugeVec,
+    window_latest: Mutex<HashMap<(String, String, String), String>>,
+    // Pipeline health.
+    pub records_consumed: IntCounterVec,
+    pub records_produced: IntCounterVec,
+    pub dlq_records: IntCounterVec,
+    pub engine_events: IntCounterVec,
+    pub open_contacts: IntGauge,
+    pub finished_contacts: IntGauge,
+    pub window_aggregates: IntGauge,
+    pub customers_tracked: IntGauge,
+    pub checkpoint_bytes: IntGauge,
+    pub checkpoint_seconds: Histogram,
+    pub restore_seconds: prometheus::Gauge,
+    pub event_to_aggregate_seconds: Histogram,
+    pub producer_backpressure: IntCounter,
+    pub ready: IntGauge,
+    pub build_info: IntGaugeVec,
+    last_engine: Mutex<EngineCounters>,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    registry.register(Box::new(c.clone())).expect("unique metric");
+    c
+}
+
+fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("valid metric");
+    registry.register(Box::new(h.clone())).expect("unique metric");
+    h
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    registry.register(Box::new(g.clone())).expect("unique metric");
+    g
+}
+
+const TIME_BUCKETS: [f64; 16] =
+    [1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0];
+
+impl Metrics {
+    pub fn new(per_agent: bool, max_agents: usize) -> Self {
+        let registry = Registry::new();
+        let ac = ["agent", "channel"];
+        let mut segment_counters = HashMap::new();
+        for (name, help) in SEGMENT_COUNTERS {
+            segment_counters.insert(name, counter(&registry, &format!("contact_kpi_{name}_total"), help, &ac));
+        }
+        let buckets = TIME_BUCKETS.to_vec();
+        let build_info = IntGaugeVec::new(
+            Opts::new("contact_kpi_build_info", "Build information; always 1."),
+            &["version"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(build_info.clone())).expect("unique metric");
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let window_ratio = prometheus::GaugeVec::new(
+            Opts::new(
+                "contact_kpi_window_ratio",
+                "Derived KPI ratio of the newest window, from the exact aggregates (agent=\"_all\" is the channel level).",
+            ),
+            &["kpi", "agent", "channel", "window"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(window_ratio.clone())).expect("unique metric");
+        let checkpoint_seconds = Histogram::with_opts(HistogramOpts::new(
+            "contact_kpi_checkpoint_duration_seconds",
+            "Time to write one state checkpoint.",
+        ))
+        .expect("valid metric");
+        registry.register(Box::new(checkpoint_seconds.clone())).expect("unique metric");
+        let event_to_aggregate_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "contact_kpi_event_to_aggregate_seconds",
+                "Wall time from consuming an event to publishing the aggregates it changed.",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]),
+        )
+        .expect("valid metric");
+        registry.register(Box::new(event_to_aggregate_seconds.clone())).expect("unique metric");
+        let restore_seconds =
+            prometheus::Gauge::new("contact_kpi_restore_duration_seconds", "Time the last state restore took.")
+                .expect("valid metric");
+        registry.register(Box::new(restore_seconds.clone())).expect("unique metric");
+        let producer_backpressure = IntCounter::new(
+            "contact_kpi_producer_backpressure_total",
+            "Times the producer queue was full and consumption waited for deliveries.",
+        )
+        .expect("valid metric");
+        registry.register(Box::new(producer_backpressure.clone())).expect("unique metric");
+        Metrics {
+            segment_counters,
+            interruptions: counter(&registry, "contact_kpi_interruptions_total", "Voice: agent started talking over the customer.", &ac),
+            empathy_score_sum: counter(&registry, "contact_kpi_empathy_score_sum_total", "Sum of per-segment empathy scores (0..100).", &ac),
+            contacts_final: counter(&registry, "contact_kpi_contacts_final_total", "Contacts by disposition, for their final agent.", &["agent", "channel", "disposition"]),
+            repeat_contacts: counter(&registry, "contact_kpi_repeat_contacts_total", "Resolved contacts whose customer came back within the repeat period.", &ac),
+            callbacks: counter(&registry, "contact_kpi_callbacks_total", "Completed call-backs, kept (on time) or late.", &["agent", "channel", "outcome"]),
+            csat_sum: counter(&registry, "contact_kpi_csat_sum_total", "Sum of survey scores (1..5).", &ac),
+            csat_count: counter(&registry, "contact_kpi_csat_count_total", "Surveys received.", &ac),
+            offered: counter(&registry, "contact_kpi_offered_total", "Contacts offered (answered + abandoned).", &["channel"]),
+            answered: counter(&registry, "contact_kpi_answered_total", "Contacts answered by an agent.", &["channel"]),
+            abandoned: counter(&registry, "contact_kpi_abandoned_total", "Contacts ended before any agent joined.", &["channel"]),
+            answered_within_sl: counter(&registry, "contact_kpi_answered_within_sl_total", "Contacts answered within the service-level threshold.", &["channel"]),
+            first_response_within_sla: counter(&registry, "contact_kpi_first_response_within_sla_total", "First responses within the channel threshold.", &ac),
+            wait_seconds: histogram(&registry, "contact_kpi_wait_seconds", "Queue wait until the first agent joined.", &["channel"], buckets.clone()),
+            first_response_seconds: histogram(&registry, "contact_kpi_first_response_seconds", "Chat/e-mail: contact start to the first agent message.", &["channel"], buckets.clone()),
+            reply_seconds: histogram(&registry, "contact_kpi_reply_seconds", "Chat: customer message to the agent's reply.", &["channel"], buckets.clone()),
+            handle_seconds: histogram(&registry, "contact_kpi_handle_seconds", "Final agent's segment: joined to contact end.", &["channel"], buckets),
+            window_ratio,
+            window_latest: Mutex::new(HashMap::new()),
+            records_consumed: counter(&registry, "contact_kpi_records_consumed_total", "Records consumed.", &["topic"]),
+            records_produced: counter(&registry, "contact_kpi_records_produced_total", "Records produced.", &["topic"]),
+            dlq_records: counter(&registry, "contact_kpi_dlq_records_total", "Bad input records sent to the dead-letter topic.", &["reason"]),
+            engine_events: counter(&registry, "contact_kpi_engine_events_total", "What the KPI engine did with events that did not simply apply (duplicates, late, timed-out contacts, ...).", &["outcome"]),
+            open_contacts: gauge(&registry, "contact_kpi_open_contacts", "Contacts started but not ended."),
+            finished_contacts: gauge(&registry, "contact_kpi_finished_contacts_tracked", "Ended contacts kept for late surveys and call-backs."),
+            window_aggregates: gauge(&registry, "contact_kpi_window_aggregates", "Window aggregates in memory."),
+            customers_tracked: gauge(&registry, "contact_kpi_customers_tracked", "Customers in the repeat-contact history."),
+            checkpoint_bytes: gauge(&registry, "contact_kpi_checkpoint_bytes", "Size of the last state checkpoint."),
+            checkpoint_seconds,
+            restore_seconds,
+            event_to_aggregate_seconds,
+            producer_backpressure,
+            ready: gauge(&registry, "contact_kpi_ready", "1 once partitions are assigned and state is restored."),
+            build_info,
+            last_engine: Mutex::new(EngineCounters::default()),
+            agents: Mutex::new(AgentLabels { per_agent, max_agents, seen: HashSet::new() }),
+            registry,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The text exposition for `/metrics`.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("exposition is UTF-8")
+    }
+
+    fn agent_label(&self, agent: &str) -> String {
+        self.agents.lock().expect("not poisoned").label(agent).to_string()
+    }
+
+    /// KPI counters and histograms from the facts of one event.
+    pub fn observe_fact(&self, fact: &Fact) {
+        match fact {
+            Fact::CustomerContactStarted { .. } => {}
+            Fact::ContactFinished(s) => {
+                let ch = s.channel.as_str();
+                self.offered.with_label_values(&[ch]).inc();
+                if s.abandoned {
+                    self.abandoned.with_label_values(&[ch]).inc();
+                } else {
+                    self.answered.with_label_values(&[ch]).inc();
+                    if let Some(w) = s.wait_ms {
+                        self.wait_seconds.with_label_values(&[ch]).observe(w as f64 / 1000.0);
+                        if s.within_service_level == Some(true) {
+                            self.answered_within_sl.with_label_values(&[ch]).inc();
+                        }
+                    }
+                }
+                if let Some((agent, ms, within)) = &s.first_response {
+                    self.first_response_seconds.with_label_values(&[ch]).observe(*ms as f64 / 1000.0);
+                    if *within {
+                        let a = self.agent_label(agent);
+                        self.first_response_within_sla.with_label_values(&[&a, ch]).inc();
+                    }
+                }
+                for seg in &s.segments {
+                    let a = self.agent_label(&seg.agent_id);
+                    let l = [a.as_str(), ch];
+                    let flags = [
+                        ("handled", true),
+                        ("empathy_scored", seg.empathy_scored),
+                        ("empathy_shown", seg.empathy_shown),
+                        ("empathy_opportunity", seg.empathy_opportunity),
+                        ("empathy_missed", seg.empathy_missed),
+                        ("empathy_overdone", seg.empathy_overdone),
+                        ("pity", seg.pity),
+                        ("questions_asked", seg.questions_asked),
+                        ("listened_fully", seg.voice && seg.empathy_scored && seg.interruptions == 0),
+                        ("hostile_customer", seg.hostile_customer),
+                        ("hostile_defused", seg.hostile_defused),
+                        ("transfers_out", seg.closed_by_transfer),
+                        ("voice_segments_scored", seg.voice && seg.empathy_scored),
+                    ];
+                    for (name, on) in flags {
+                        if on {
+                            self.segment_counters[name].with_label_values(&l).inc();
+                        }
+                    }
+                    self.interruptions.with_label_values(&l).inc_by(u64::from(seg.interruptions));
+                    if seg.empathy_scored {
+                        self.empathy_score_sum.with_label_values(&l).inc_by(u64::from(seg.empathy_score));
+                    }
+                    if seg.reply_ms_count > 0 {
+                        // Per-reply values are summed in the fact; observe the mean per reply.
+                        let mean = seg.reply_ms_sum as f64 / seg.reply_ms_count as f64 / 1000.0;
+                        for _ in 0..seg.reply_ms_count {
+                            self.reply_seconds.with_label_values(&[ch]).observe(mean);
+                        }
+                    }
+                    if seg.is_final {
+                        self.contacts_final.with_label_values(&[a.as_str(), ch, s.disposition.as_str()]).inc();
+                        let handle = (seg.closed - seg.joined).num_milliseconds().max(0) as f64 / 1000.0;
+                        self.handle_seconds.with_label_values(&[ch]).observe(handle);
+                    }
+                }
+            }
+            Fact::Repeated { contact } | Fact::Callback { contact, .. } | Fact::Survey { contact, .. } => {
+                let Some(agent) = &contact.final_agent else { return };
+                let a = self.agent_label(agent);
+                let l = [a.as_str(), contact.channel.as_str()];
+                match fact {
+                    Fact::Repeated { .. } => self.repeat_contacts.with_label_values(&l).inc(),
+                    Fact::Callback { kept, .. } => {
+                        let outcome = if *kept { "kept" } else { "late" };
+                        self.callbacks.with_label_values(&[l[0], l[1], outcome]).inc()
+                    }
+                    Fact::Survey { csat, .. } => {
+                        self.csat_sum.with_label_values(&l).inc_by(u64::from(*csat));
+                        self.csat_count.with_label_values(&l).inc();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Engine counters are cumulative in the engine; add what is new.
+    pub fn observe_engine(&self, now: &EngineCounters) {
+        let mut last = self.last_engine.lock().expect("not poisoned");
+        let pairs = [
+            ("applied", now.events, last.events),
+            ("duplicate", now.duplicates, last.duplicates),
+            ("late", now.late_events, last.late_events),
+            ("contact_timed_out", now.timed_out_contacts, last.timed_out_contacts),
+            ("orphan_correction", now.orphan_corrections, last.orphan_corrections),
+            ("expired_window_update", now.expired_window_updates, last.expired_window_updates),
+            ("channel_mismatch", now.channel_mismatches, last.channel_mismatches),
+            ("unsupported_language", now.unsupported_language_contacts, last.unsupported_language_contacts),
+        ];
+        for (outcome, n, l) in pairs {
+            if n > l {
+                self.engine_events.with_label_values(&[outcome]).inc_by(n - l);
+            }
+        }
+        *last = now.clone();
+    }
+
+    /// Current-window ratio gauges from a published aggregate: only the newest
+    /// window per (agent, channel, window size) is kept, so series stay bounded.
+    pub fn observe_aggregate(&self, a: &KpiAggregate) {
+        let agent = match &a.agent_id {
+            Some(id) => self.agent_label(id),
+            None => "_all".to_string(),
+        };
+        if agent == "_other" || (a.agent_id.is_some() && agent == "_all") {
+            return;
+        }
+        {
+            let mut latest = self.window_latest.lock().expect("not poisoned");
+            let k = (agent.clone(), a.channel.clone(), a.window.clone());
+            match latest.get(&k) {
+                Some(start) if *start > a.window_start => return,
+                _ => {
+                    latest.insert(k, a.window_start.clone());
+                }
+            }
+        }
+        let ratios = [
+            ("empathy_rate", a.empathy_rate),
+            ("empathy_miss_rate", a.empathy_miss_rate),
+            ("empathy_score", a.empathy_score),
+            ("listening_rate", a.listening_rate),
+            ("hollow_empathy_rate", a.hollow_empathy_rate),
+            ("service_level", a.service_level),
+            ("abandon_rate", a.abandon_rate),
+            ("asa_ms", a.asa_ms),
+            ("first_response_sla_rate", a.first_response_sla_rate),
+            ("resolution_rate", a.resolution_rate),
+            ("fcr_rate", a.fcr_rate),
+            ("callback_kept_rate", a.callback_kept_rate),
+            ("csat_mean", a.csat_mean),
+        ];
+        for (kpi, value) in ratios {
+            let labels = [kpi, agent.as_str(), a.channel.as_str(), a.window.as_str()];
+            match value {
+                Some(v) => self.window_ratio.with_label_values(&labels).set(v),
+                None => {
+                    let _ = self.window_ratio.remove_label_values(&labels);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_labels_are_capped_and_folded() {
+        let mut l = AgentLabels { per_agent: true, max_agents: 2, seen: HashSet::new() };
+        assert_eq!(l.label("a1"), "a1");
+        assert_eq!(l.label("a2"), "a2");
+        assert_eq!(l.label("a3"), "_other");
+        assert_eq!(l.label("a1"), "a1");
+        let mut off = AgentLabels { per_agent: false, max_agents: 2, seen: HashSet::new() };
+        assert_eq!(off.label("a1"), "_all");
+    }
+
+    #[test]
+    fn exposition_has_help_and_build_info() {
+        let m = Metrics::new(true, 10);
+        m.offered.with_label_values(&["voice"]).inc();
+        let text = m.render();
+        assert!(text.contains("# HELP contact_kpi_offered_total"));
+        assert!(text.contains("contact_kpi_offered_total{channel=\"voice\"} 1"));
+        assert!(text.contains("contact_kpi_build_info{version="));
+    }
+}

@@ -1,0 +1,317 @@
+//! Decoding of one Kafka record value into a validated [`ContactEvent`].
+//!
+//! JSON and protobuf are first read into the same flat "raw" shape and then
+//! validated by one function, so the two formats cannot drift apart.
+
+use super::{proto, Channel, ContactEvent, Disposition, EventKind, Party, Timestamp};
+use chrono::DateTime;
+use prost::Message;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Which wire format a record is in, from its `content-type` header or the
+/// configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadFormat {
+    Json,
+    Protobuf,
+    /// A value whose first non-whitespace byte is `{` is JSON, else protobuf.
+    Auto,
+}
+
+impl PayloadFormat {
+    /// The format named by a `content-type` header value, if it names one.
+    pub fn from_content_type(value: &str) -> Option<Self> {
+        let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match media.as_str() {
+            "application/json" => Some(PayloadFormat::Json),
+            "application/x-protobuf" | "application/protobuf" => Some(PayloadFormat::Protobuf),
+            _ => None,
+        }
+    }
+}
+
+/// Why a record cannot be used. Every variant sends the record to the
+/// dead-letter topic; `reason()` is the short, fixed label used in headers
+/// and metrics (never containing record content).
+#[derive(Debug, Error, PartialEq)]
+pub enum DecodeError {
+    #[error("record value is {size} bytes, over the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("record has no value")]
+    Empty,
+    #[error("invalid json: {0}")]
+    Json(String),
+    #[error("invalid protobuf: {0}")]
+    Protobuf(String),
+    #[error("unsupported content-type header")]
+    UnsupportedContentType,
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    #[error("unknown {field} `{value}`")]
+    UnknownValue { field: &'static str, value: String },
+    #[error("unparsable timestamp in `{field}`")]
+    BadTimestamp { field: &'static str },
+    #[error("csat {0} is outside 1..5")]
+    CsatOutOfRange(i64),
+}
+
+impl DecodeError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::Empty => "empty",
+            DecodeError::Json(_) => "invalid_json",
+            DecodeError::Protobuf(_) => "invalid_protobuf",
+            DecodeError::UnsupportedContentType => "unsupported_content_type",
+            DecodeError::MissingField(_) => "missing_field",
+            DecodeError::UnknownValue { field: "type", .. } => "unknown_type",
+            DecodeError::UnknownValue { field: "channel", .. } => "unknown_channel",
+            DecodeError::UnknownValue { field: "party", .. } => "unknown_party",
+            DecodeError::UnknownValue { .. } => "unknown_value",
+            DecodeError::BadTimestamp { .. } => "bad_timestamp",
+            DecodeError::CsatOutOfRange(_) => "csat_out_of_range",
+        }
+    }
+}
+
+/// The flat shape both wire formats share before validation. Unknown JSON
+/// fields are allowed: the contract permits additions.
+#[derive(Debug, Default, Deserialize)]
+struct RawEvent {
+    event_id: Option<String>,
+    contact_id: Option<String>,
+    channel: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    ts: Option<String>,
+    customer_id: Option<String>,
+    queue: Option<String>,
+    language: Option<String>,
+    agent_id: Option<String>,
+    party: Option<String>,
+    text: Option<String>,
+    end_ts: Option<String>,
+    raised_voice: Option<bool>,
+    from_agent_id: Option<String>,
+    disposition: Option<String>,
+    callback_due: Option<String>,
+    csat: Option<i64>,
+}
+
+impl From<proto::ContactEvent> for RawEvent {
+    fn from(p: proto::ContactEvent) -> Self {
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        RawEvent {
+            event_id: non_empty(p.event_id),
+            contact_id: non_empty(p.contact_id),
+            channel: non_empty(p.channel),
+            kind: non_empty(p.r#type),
+            ts: non_empty(p.ts),
+            customer_id: p.customer_id,
+            queue: p.queue,
+            language: p.language,
+            agent_id: p.agent_id,
+            party: p.party,
+            text: p.text,
+            end_ts: p.end_ts,
+            raised_voice: p.raised_voice,
+            from_agent_id: p.from_agent_id,
+            disposition: p.disposition,
+            callback_due: p.callback_due,
+            csat: p.csat.map(i64::from),
+        }
+    }
+}
+
+/// Decodes and validates one record value.
+///
+/// `content_type` is the record's `content-type` header, if any; without it
+/// `default_format` decides.
+pub fn decode_event(
+    value: Option<&[u8]>,
+    content_type: Option<&str>,
+    default_format: PayloadFormat,
+    max_bytes: usize,
+) -> Result<ContactEvent, DecodeError> {
+    let bytes = value.ok_or(DecodeError::Empty)?;
+    if bytes.len() > max_bytes {
+        return Err(DecodeError::TooLarge { size: bytes.len(), limit: max_bytes });
+    }
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let format = match content_type {
+        Some(ct) => PayloadFormat::from_content_type(ct).ok_or(DecodeError::UnsupportedContentType)?,
+        None => default_format,
+    };
+    let format = match format {
+        PayloadFormat::Auto => {
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                PayloadFormat::Json
+            } else {
+                PayloadFormat::Protobuf
+            }
+        }
+        f => f,
+    };
+    let raw: RawEvent = match format {
+        PayloadFormat::Json => serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?,
+        _ => proto::ContactEvent::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?.into(),
+    };
+    validate(raw)
+}
+
+fn required(v: Option<String>, field: &'static str) -> Result<String, DecodeError> {
+    match v {
+        Some(s) if !s.trim().is_empty() => Ok(s),
+        _ => Err(DecodeError::MissingField(field)),
+    }
+}
+
+fn parse_ts(s: &str, field: &'static str) -> Result<Timestamp, DecodeError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|_| DecodeError::BadTimestamp { field })
+}
+
+fn optional_ts(v: Option<String>, field: &'static str) -> Result<Option<Timestamp>, DecodeError> {
+    v.map(|s| parse_ts(&s, field)).transpose()
+}
+
+fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
+    let event_id = required(raw.event_id, "event_id")?;
+    let contact_id = required(raw.contact_id, "contact_id")?;
+    let channel_name = required(raw.channel, "channel")?;
+    let channel = Channel::parse(&channel_name)
+        .ok_or(DecodeError::UnknownValue { field: "channel", value: channel_name })?;
+    let type_name = required(raw.kind, "type")?;
+    let ts = parse_ts(&required(raw.ts, "ts")?, "ts")?;
+    let kind = match type_name.as_str() {
+        "contact_started" => EventKind::ContactStarted {
+            customer_id: required(raw.customer_id, "customer_id")?,
+            queue: raw.queue,
+            language: raw.language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()),
+        },
+        "agent_joined" => EventKind::AgentJoined { agent_id: required(raw.agent_id, "agent_id")? },
+        "message" => {
+            let party_name = required(raw.party, "party")?;
+            let party = match party_name.as_str() {
+                "customer" => Party::Customer,
+                "agent" => Party::Agent,
+                _ => return Err(DecodeError::UnknownValue { field: "party", value: party_name }),
+            };
+            let agent_id = match party {
+                Party::Agent => Some(required(raw.agent_id, "agent_id")?),
+                Party::Customer => raw.agent_id,
+            };
+            EventKind::Message {
+                party,
+                agent_id,
+                // A message without text (e.g. an attachment) is still a turn.
+                text: raw.text.unwrap_or_default(),
+                end_ts: optional_ts(raw.end_ts, "end_ts")?,
+                raised_voice: raw.raised_voice.unwrap_or(false),
+            }
+        }
+        "transfer" => EventKind::Transfer { from_agent_id: required(raw.from_agent_id, "from_agent_id")? },
+        "contact_ended" => {
+            let name = required(raw.disposition, "disposition")?;
+            let disposition = Disposition::parse(&name)
+                .ok_or(DecodeError::UnknownValue { field: "disposition", value: name })?;
+            let callback_due = optional_ts(raw.callback_due, "callback_due")?;
+            EventKind::ContactEnded { disposition, callback_due }
+        }
+        "callback_completed" => EventKind::CallbackCompleted { agent_id: required(raw.agent_id, "agent_id")? },
+        "survey" => {
+            let csat = raw.csat.ok_or(DecodeError::MissingField("csat"))?;
+            if !(1..=5).contains(&csat) {
+                return Err(DecodeError::CsatOutOfRange(csat));
+            }
+            EventKind::Survey { csat: csat as u8 }
+        }
+        _ => return Err(DecodeError::UnknownValue { field: "type", value: type_name }),
+    };
+    Ok(ContactEvent { event_id, contact_id, channel, ts, kind })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = 64 * 1024;
+
+    fn json(s: &str) -> Result<ContactEvent, DecodeError> {
+        decode_event(Some(s.as_bytes()), None, PayloadFormat::Auto, LIMIT)
+    }
+
+    #[test]
+    fn decodes_the_contract_example() {
+        let e = json(r#"{"event_id":"e4","contact_id":"c42","channel":"chat","type":"message","ts":"2026-11-22T09:01:10+01:00","party":"agent","agent_id":"a3","text":"Wat vervelend"}"#).unwrap();
+        assert_eq!(e.channel, Channel::Chat);
+        assert_eq!(e.ts.to_rfc3339(), "2026-11-22T08:01:10+00:00");
+        match e.kind {
+            EventKind::Message { party, agent_id, .. } => {
+                assert_eq!(party, Party::Agent);
+                assert_eq!(agent_id.as_deref(), Some("a3"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn protobuf_and_json_decode_to_the_same_event() {
+        let e = json(r#"{"event_id":"e1","contact_id":"c1","channel":"voice","type":"contact_ended","ts":"2026-11-22T09:00:00Z","disposition":"callback_scheduled","callback_due":"2026-11-23T09:00:00Z"}"#).unwrap();
+        let bytes = e.to_proto().encode_to_vec();
+        let p = decode_event(Some(&bytes), Some("application/x-protobuf"), PayloadFormat::Json, LIMIT).unwrap();
+        assert_eq!(e, p);
+        let auto = decode_event(Some(&bytes), None, PayloadFormat::Auto, LIMIT).unwrap();
+        assert_eq!(e, auto);
+    }
+
+    #[test]
+    fn every_bad_input_rule_is_an_error_with_a_reason() {
+        let cases = [
+            ("not json", "invalid_json", r#"{"event_id":"#),
+            ("missing ts", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","csat":3}"#),
+            ("unknown type", "unknown_type", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"hold","ts":"2026-11-22T09:00:00Z"}"#),
+            ("unknown channel", "unknown_channel", r#"{"event_id":"e","contact_id":"c","channel":"fax","type":"survey","ts":"2026-11-22T09:00:00Z","csat":3}"#),
+            ("unknown party", "unknown_party", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"bot","text":"x"}"#),
+            ("bad ts", "bad_timestamp", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"yesterday","csat":3}"#),
+            ("csat 6", "csat_out_of_range", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":6}"#),
+            ("csat 0", "csat_out_of_range", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":0}"#),
+            ("agent message without agent", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"agent","text":"x"}"#),
+            ("started without customer", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z"}"#),
+            ("no offset", "bad_timestamp", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00","csat":3}"#),
+            ("wrong type of field", "invalid_json", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":"five"}"#),
+        ];
+        for (name, reason, input) in cases {
+            let err = json(input).expect_err(name);
+            assert_eq!(err.reason(), reason, "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn oversized_and_empty_records_are_rejected() {
+        let big = vec![b' '; 100];
+        assert_eq!(
+            decode_event(Some(&big), None, PayloadFormat::Auto, 10).unwrap_err().reason(),
+            "too_large"
+        );
+        assert_eq!(decode_event(None, None, PayloadFormat::Auto, 10).unwrap_err().reason(), "empty");
+        assert_eq!(
+            decode_event(Some(b"{}"), Some("text/plain"), PayloadFormat::Auto, 10).unwrap_err().reason(),
+            "unsupported_content_type"
+        );
+    }
+
+    #[test]
+    fn garbage_bytes_are_invalid_protobuf_not_a_panic() {
+        let err = decode_event(Some(&[0xff, 0xff, 0xff, 0x01]), None, PayloadFormat::Auto, LIMIT).unwrap_err();
+        assert_eq!(err.reason(), "invalid_protobuf");
+        // A protobuf that decodes but lacks the required fields is a validation error.
+        let err = decode_event(Some(&[]), Some("application/x-protobuf"), PayloadFormat::Auto, LIMIT).unwrap_err();
+        assert_eq!(err.reason(), "empty");
+    }
+}

@@ -1,0 +1,713 @@
+//! The KPI engine against a deliberately naive batch recomputation written
+//! separately here from the definitions in kpis.md, over random event
+//! streams with duplicates, reordering inside contacts, transfers, abandons,
+//! late surveys, call-backs and repeat contacts. Plus the edge cases of each
+//! definition.
+
+use chrono::{DateTime, Duration, Utc};
+use contact_kpi::config::{Config, EngineSettings};
+use contact_kpi::empathy::Analyzer;
+use contact_kpi::kpi::window::window_bounds;
+use contact_kpi::kpi::{AggKey, Counts, Engine};
+use contact_kpi::model::{Channel, ContactEvent, Disposition, EventKind, Party};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+fn settings() -> EngineSettings {
+    let mut env = vec![("CONTACT_KPI__TIMEZONE".to_string(), "Europe/Amsterdam".to_string())];
+    env.push(("CONTACT_KPI__WINDOWS".into(), "1h,1d".into()));
+    Config::load_with_env(None, env).unwrap().engine
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-10-24T20:00:00Z").unwrap().to_utc()
+}
+
+// ---------------------------------------------------------------- generator
+
+#[derive(Debug, Clone)]
+struct MsgSpec {
+    agent_side: bool,
+    offset_ms: i64,
+    dur_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct SegSpec {
+    agent: usize,
+    len_ms: i64,
+    transfer: bool,
+    msgs: Vec<MsgSpec>,
+}
+
+#[derive(Debug, Clone)]
+struct ContactSpec {
+    channel: usize,
+    customer: usize,
+    start_ms: i64,
+    wait_ms: i64,
+    segs: Vec<SegSpec>,
+    disposition: usize,
+    callback_due_ms: i64,
+    callback_after_ms: Option<i64>,
+    surveys: Vec<(u8, i64)>,
+    pre_msgs: usize,
+    send_started: bool,
+}
+
+fn msg_spec() -> impl Strategy<Value = MsgSpec> {
+    (any::<bool>(), 0i64..240_000, 0i64..20_000).prop_map(|(agent_side, offset_ms, dur_ms)| MsgSpec { agent_side, offset_ms, dur_ms })
+}
+
+fn seg_spec() -> impl Strategy<Value = SegSpec> {
+    (0usize..4, 1_000i64..600_000, any::<bool>(), prop::collection::vec(msg_spec(), 0..5))
+        .prop_map(|(agent, len_ms, transfer, msgs)| SegSpec { agent, len_ms, transfer, msgs })
+}
+
+fn contact_spec() -> impl Strategy<Value = ContactSpec> {
+    (
+        (0usize..3, 0usize..5, 0i64..(3 * 86_400_000), 0i64..200_000),
+        prop::collection::vec(seg_spec(), 0..3),
+        (0usize..4, 0i64..7_200_000, prop::option::of(0i64..14_400_000)),
+        prop::collection::vec((1u8..=5, 0i64..(2 * 86_400_000)), 0..2),
+        (0usize..2, prop::bool::weighted(0.95)),
+    )
+        .prop_map(|((channel, customer, start_ms, wait_ms), segs, (disposition, callback_due_ms, callback_after_ms), surveys, (pre_msgs, send_started))| {
+            ContactSpec { channel, customer, start_ms, wait_ms, segs, disposition, callback_due_ms, callback_after_ms, surveys, pre_msgs, send_started }
+        })
+}
+
+const CHANNELS: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Email];
+const DISPOSITIONS: [Disposition; 4] =
+    [Disposition::Resolved, Disposition::Unresolved, Disposition::Escalated, Disposition::CallbackScheduled];
+
+/// Events of one contact in time order: (events before/at the end, corrections after).
+fn contact_events(i: usize, c: &ContactSpec) -> (Vec<ContactEvent>, Vec<ContactEvent>) {
+    let channel = CHANNELS[c.channel];
+    let cid = format!("c{i}");
+    let mut n = 0;
+    let mut ev = |ts: DateTime<Utc>, kind: EventKind| {
+        n += 1;
+        ContactEvent { event_id: format!("{cid}-e{n}"), contact_id: cid.clone(), channel, ts, kind }
+    };
+    let start = t0() + Duration::milliseconds(c.start_ms);
+    let mut main = Vec::new();
+    if c.send_started {
+        main.push(ev(start, EventKind::ContactStarted { customer_id: format!("k{}", c.customer), queue: None, language: Some("en".into()) }));
+    }
+    for p in 0..c.pre_msgs {
+        main.push(ev(start + Duration::milliseconds(p as i64 + 1), EventKind::Message {
+            party: Party::Customer, agent_id: None, text: "My order has not arrived.".into(), end_ts: None, raised_voice: false,
+        }));
+    }
+    let mut t = start + Duration::milliseconds(c.wait_ms);
+    for (si, s) in c.segs.iter().enumerate() {
+        let agent = format!("a{}", s.agent);
+        main.push(ev(t, EventKind::AgentJoined { agent_id: agent.clone() }));
+        for m in &s.msgs {
+            let ts = t + Duration::milliseconds(m.offset_ms.min(s.len_ms));
+            let end_ts = (channel == Channel::Voice).then(|| ts + Duration::milliseconds(m.dur_ms));
+            main.push(if m.agent_side {
+                ev(ts, EventKind::Message { party: Party::Agent, agent_id: Some(agent.clone()), text: "I will check your order now.".into(), end_ts, raised_voice: false })
+            } else {
+                ev(ts, EventKind::Message { party: Party::Customer, agent_id: None, text: "Where is my parcel?".into(), end_ts, raised_voice: false })
+            });
+        }
+        t += Duration::milliseconds(s.len_ms);
+        if s.transfer && si + 1 < c.segs.len() {
+            main.push(ev(t, EventKind::Transfer { from_agent_id: agent }));
+            t += Duration::milliseconds(1_000);
+        }
+    }
+    let end = t + Duration::milliseconds(500);
+    let disposition = DISPOSITIONS[c.disposition];
+    let due = end + Duration::milliseconds(c.callback_due_ms);
+    main.push(ev(end, EventKind::ContactEnded {
+        disposition,
+        callback_due: (disposition == Disposition::CallbackScheduled).then_some(due),
+    }));
+    let mut later = Vec::new();
+    if let Some(after) = c.callback_after_ms {
+        let agent = format!("a{}", c.segs.last().map_or(0, |s| s.agent));
+        later.push(ev(end + Duration::milliseconds(after), EventKind::CallbackCompleted { agent_id: agent }));
+    }
+    for &(csat, after) in &c.surveys {
+        later.push(ev(end + Duration::milliseconds(after), EventKind::Survey { csat }));
+    }
+    (main, later)
+}
+
+/// A delivery order: contacts interleaved by time, events inside a contact
+/// shuffled (contact_ended stays the last of its contact), some duplicated.
+fn delivery(contacts: &[ContactSpec], shuffle_seed: u64, dup_every: usize) -> Vec<ContactEvent> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(shuffle_seed);
+    let mut all: Vec<(DateTime<Utc>, u64, ContactEvent)> = Vec::new();
+    let mut seq = 0u64;
+    for (i, c) in contacts.iter().enumerate() {
+        let (mut main, later) = contact_events(i, c);
+        let end = main.pop().expect("contact_ended");
+        // Shuffle the contact's events, then give them the delivery times of the sorted order.
+        let times: Vec<DateTime<Utc>> = main.iter().map(|e| e.ts).collect();
+        for k in (1..main.len()).rev() {
+            let j = rng.random_range(0..=k);
+            main.swap(k, j);
+        }
+        for (e, at) in main.into_iter().zip(times) {
+            seq += 1;
+            all.push((at, seq, e));
+        }
+        seq += 1;
+        all.push((end.ts, seq, end));
+        for e in later {
+            seq += 1;
+            all.push((e.ts, seq, e));
+        }
+    }
+    all.sort_by_key(|(at, seq, _)| (*at, *seq));
+    let mut out = Vec::new();
+    for (k, (_, _, e)) in all.into_iter().enumerate() {
+        if dup_every > 0 && k % dup_every == 0 {
+            out.push(e.clone());
+        }
+        out.push(e);
+    }
+    out
+}
+
+// ------------------------------------------------------- naive recomputation
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Naive {
+    offered: u64, answered: u64, abandoned: u64, answered_within_sl: u64, wait_ms_sum: u64, wait_ms_count: u64,
+    first_response_ms_sum: u64, first_response_ms_count: u64, first_response_within_sla: u64,
+    reply_ms_sum: u64, reply_ms_count: u64, handled: u64, handled_final: u64, resolved: u64, unresolved: u64,
+    escalated: u64, callback_scheduled: u64, transfers_out: u64, handle_ms_sum: u64, handle_ms_count: u64,
+    repeat_contacts: u64, callbacks_kept: u64, callbacks_late: u64, csat_sum: u64, csat_count: u64,
+    interruptions: u64, empathy_scored: u64, listened_fully: u64, by_ordinal_scored: [u64; 4],
+}
+
+fn from_counts(c: &Counts) -> Naive {
+    Naive {
+        offered: c.offered, answered: c.answered, abandoned: c.abandoned, answered_within_sl: c.answered_within_sl,
+        wait_ms_sum: c.wait_ms_sum, wait_ms_count: c.wait_ms_count, first_response_ms_sum: c.first_response_ms_sum,
+        first_response_ms_count: c.first_response_ms_count, first_response_within_sla: c.first_response_within_sla,
+        reply_ms_sum: c.reply_ms_sum, reply_ms_count: c.reply_ms_count, handled: c.handled, handled_final: c.handled_final,
+        resolved: c.resolved, unresolved: c.unresolved, escalated: c.escalated, callback_scheduled: c.callback_scheduled,
+        transfers_out: c.transfers_out, handle_ms_sum: c.handle_ms_sum, handle_ms_count: c.handle_ms_count,
+        repeat_contacts: c.repeat_contacts, callbacks_kept: c.callbacks_kept, callbacks_late: c.callbacks_late,
+        csat_sum: c.csat_sum, csat_count: c.csat_count, interruptions: c.interruptions, empathy_scored: c.empathy_scored,
+        listened_fully: c.listened_fully, by_ordinal_scored: c.empathy_by_ordinal.map(|(s, _)| s),
+    }
+}
+
+type Key = (Option<String>, Channel, usize, i64);
+
+/// Straight from kpis.md, over the distinct events of each contact, with no
+/// state machine: sort, group, count.
+fn naive(settings: &EngineSettings, events: &[ContactEvent]) -> BTreeMap<Key, Naive> {
+    let mut seen = HashSet::new();
+    let mut by_contact: BTreeMap<String, Vec<ContactEvent>> = BTreeMap::new();
+    for e in events {
+        if seen.insert(e.event_id.clone()) {
+            by_contact.entry(e.contact_id.clone()).or_default().push(e.clone());
+        }
+    }
+    struct Done { cid: String, channel: Channel, customer: Option<String>, end: DateTime<Utc>, disposition: Disposition, final_agent: Option<String>, due: Option<DateTime<Utc>>, events: Vec<ContactEvent> }
+    let mut done = Vec::new();
+    let mut starts: Vec<(String, String, DateTime<Utc>)> = Vec::new();
+    let mut out: BTreeMap<Key, Naive> = BTreeMap::new();
+    let mut segs_for_ordinal: Vec<(String, DateTime<Utc>, String, usize, bool, Channel, DateTime<Utc>)> = Vec::new();
+    for (cid, evs) in &by_contact {
+        let mut evs = evs.clone();
+        evs.sort_by_key(|e| e.ts);
+        if let Some(s) = evs.iter().find_map(|e| match &e.kind { EventKind::ContactStarted { customer_id, .. } => Some((customer_id.clone(), e.ts)), _ => None }) {
+            starts.push((s.0, cid.clone(), s.1));
+        }
+        let Some(end_ev) = evs.iter().find(|e| matches!(e.kind, EventKind::ContactEnded { .. })) else { continue };
+        let (disposition, due) = match end_ev.kind { EventKind::ContactEnded { disposition, callback_due } => (disposition, callback_due), _ => unreachable!() };
+        let end = end_ev.ts;
+        let channel = end_ev.channel;
+        let started = evs.iter().find_map(|e| matches!(e.kind, EventKind::ContactStarted { .. }).then_some(e.ts));
+        let customer = evs.iter().find_map(|e| match &e.kind { EventKind::ContactStarted { customer_id, .. } => Some(customer_id.clone()), _ => None });
+        let body: Vec<&ContactEvent> = evs.iter().filter(|e| e.ts <= end && !matches!(e.kind, EventKind::Survey { .. } | EventKind::CallbackCompleted { .. } | EventKind::ContactEnded { .. })).collect();
+        // Segments: (agent, joined, closed, by_transfer).
+        let mut segs: Vec<(String, DateTime<Utc>, DateTime<Utc>, bool)> = Vec::new();
+        for e in &body {
+            match &e.kind {
+                EventKind::AgentJoined { agent_id } => {
+                    if let Some(last) = segs.last_mut() { if last.2 == end && !last.3 { last.2 = e.ts; } }
+                    segs.push((agent_id.clone(), e.ts, end, false));
+                }
+                EventKind::Transfer { .. } => {
+                    if let Some(last) = segs.last_mut() { if last.2 == end && !last.3 { last.2 = e.ts; last.3 = true; } }
+                }
+                _ => {}
+            }
+        }
+        let msgs: Vec<(DateTime<Utc>, Party, Option<String>, Option<DateTime<Utc>>)> = body.iter().filter_map(|e| match &e.kind {
+            EventKind::Message { party, agent_id, end_ts, .. } => Some((e.ts, *party, agent_id.clone(), *end_ts)), _ => None }).collect();
+        let sl = settings.service_level.get(channel).as_millis() as i64;
+        for (wi, spec) in settings.windows.iter().enumerate() {
+            let (ws, _) = window_bounds(spec, settings.timezone, end);
+            let ck: Key = (None, channel, wi, ws.timestamp_millis());
+            let mut add = |agent: Option<&str>, f: &dyn Fn(&mut Naive)| {
+                f(out.entry(ck.clone()).or_default());
+                if let Some(a) = agent {
+                    f(out.entry((Some(a.to_string()), channel, wi, ws.timestamp_millis())).or_default());
+                }
+            };
+            add(None, &|n| n.offered += 1);
+            if segs.is_empty() {
+                add(None, &|n| n.abandoned += 1);
+            } else {
+                add(None, &|n| n.answered += 1);
+                if let Some(st) = started {
+                    let wait = (segs.iter().map(|s| s.1).min().unwrap() - st).num_milliseconds().max(0);
+                    add(None, &|n| { n.wait_ms_sum += wait as u64; n.wait_ms_count += 1; n.answered_within_sl += u64::from(wait <= sl); });
+                }
+            }
+            if channel != Channel::Voice {
+                if let (Some(st), Some(first)) = (started, msgs.iter().find(|m| m.1 == Party::Agent)) {
+                    let fr = (first.0 - st).num_milliseconds().max(0);
+                    let agent = first.2.clone().unwrap();
+                    add(Some(&agent), &|n| { n.first_response_ms_sum += fr as u64; n.first_response_ms_count += 1; n.first_response_within_sla += u64::from(fr <= sl); });
+                }
+            }
+            for (si, (agent, joined, closed, by_transfer)) in segs.iter().enumerate() {
+                let is_final = si + 1 == segs.len();
+                // A message belongs to the newest segment of its agent that was open at its time.
+                let owner = |k: usize| (0..segs.len()).rev().find(|&o| segs[o].0.as_str() == msgs[k].2.as_deref().unwrap_or("") && segs[o].1 <= msgs[k].0 && msgs[k].0 <= segs[o].2);
+                let mine: Vec<usize> = (0..msgs.len()).filter(|&k| msgs[k].1 == Party::Agent && owner(k) == Some(si)).collect();
+                let scored = !mine.is_empty();
+                let mut interruptions = 0u64;
+                let mut reply = (0u64, 0u64);
+                for &k in &mine {
+                    if channel == Channel::Voice {
+                        if let Some(c) = msgs[..k].iter().rev().find(|m| m.1 == Party::Customer && m.0 < msgs[k].0) {
+                            if let Some(ce) = c.3 { if (ce - msgs[k].0).num_milliseconds() > 500 { interruptions += 1; } }
+                        }
+                    }
+                    if channel == Channel::Chat && k > 0 && msgs[k - 1].1 == Party::Customer {
+                        reply.0 += (msgs[k].0 - msgs[k - 1].0).num_milliseconds().max(0) as u64;
+                        reply.1 += 1;
+                    }
+                }
+                add(Some(agent), &|n| {
+                    n.handled += 1;
+                    n.transfers_out += u64::from(*by_transfer);
+                    n.interruptions += interruptions;
+                    n.reply_ms_sum += reply.0;
+                    n.reply_ms_count += reply.1;
+                    if scored {
+                        n.empathy_scored += 1;
+                        if channel == Channel::Voice && interruptions == 0 { n.listened_fully += 1; }
+                    }
+                    if is_final {
+                        n.handled_final += 1;
+                        match disposition {
+                            Disposition::Resolved => n.resolved += 1,
+                            Disposition::Unresolved => n.unresolved += 1,
+                            Disposition::Escalated => n.escalated += 1,
+                            Disposition::CallbackScheduled => n.callback_scheduled += 1,
+                        }
+                        n.handle_ms_sum += (*closed - *joined).num_milliseconds().max(0) as u64;
+                        n.handle_ms_count += 1;
+                    }
+                });
+                if wi == 0 {
+                    segs_for_ordinal.push((agent.clone(), *joined, cid.clone(), si, scored, channel, end));
+                }
+            }
+        }
+        done.push(Done { cid: cid.clone(), channel, customer, end, disposition, final_agent: segs.last().map(|s| s.0.clone()), due, events: evs.clone() });
+    }
+    let period = Duration::from_std(settings.repeat_period).unwrap();
+    for d in &done {
+        let Some(agent) = &d.final_agent else { continue };
+        let mut corrections: Vec<&dyn Fn(&mut Naive)> = Vec::new();
+        let repeated = d.disposition == Disposition::Resolved
+            && d.customer.as_ref().is_some_and(|k| starts.iter().any(|(c, id, s)| c == k && *id != d.cid && *s > d.end && *s - d.end <= period));
+        let rep = |n: &mut Naive| n.repeat_contacts += 1;
+        if repeated { corrections.push(&rep); }
+        let cb = d.events.iter().filter(|e| matches!(e.kind, EventKind::CallbackCompleted { .. })).map(|e| e.ts).min();
+        let kept = |n: &mut Naive| n.callbacks_kept += 1;
+        let late = |n: &mut Naive| n.callbacks_late += 1;
+        if d.disposition == Disposition::CallbackScheduled {
+            if let Some(ts) = cb { if ts <= d.due.unwrap() { corrections.push(&kept) } else { corrections.push(&late) } }
+        }
+        let surveys: Vec<u8> = d.events.iter().filter_map(|e| match e.kind { EventKind::Survey { csat } => Some(csat), _ => None }).collect();
+        let survey = |n: &mut Naive| { n.csat_sum += surveys.iter().map(|&c| u64::from(c)).sum::<u64>(); n.csat_count += surveys.len() as u64; };
+        if !surveys.is_empty() { corrections.push(&survey); }
+        for (wi, spec) in settings.windows.iter().enumerate() {
+            let (ws, _) = window_bounds(spec, settings.timezone, d.end);
+            for f in &corrections {
+                f(out.entry((None, d.channel, wi, ws.timestamp_millis())).or_default());
+                f(out.entry((Some(agent.clone()), d.channel, wi, ws.timestamp_millis())).or_default());
+            }
+        }
+    }
+    // Fatigue: ordinal in the agent's local day by joined time.
+    let mut days: HashMap<(String, chrono::NaiveDate), Vec<(DateTime<Utc>, String, usize, bool, Channel, DateTime<Utc>)>> = HashMap::new();
+    for (agent, joined, cid, si, scored, ch, end) in segs_for_ordinal {
+        let day = joined.with_timezone(&settings.timezone).date_naive();
+        days.entry((agent, day)).or_default().push((joined, cid, si, scored, ch, end));
+    }
+    for ((agent, _), mut list) in days {
+        list.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+        for (k, (_, _, _, scored, ch, end)) in list.into_iter().enumerate() {
+            if !scored { continue; }
+            let ordinal = k + 1;
+            let bucket = if ordinal <= 10 { 0 } else if ordinal <= 20 { 1 } else if ordinal <= 40 { 2 } else { 3 };
+            for (wi, spec) in settings.windows.iter().enumerate() {
+                let (ws, _) = window_bounds(spec, settings.timezone, end);
+                out.entry((None, ch, wi, ws.timestamp_millis())).or_default().by_ordinal_scored[bucket] += 1;
+                out.entry((Some(agent.clone()), ch, wi, ws.timestamp_millis())).or_default().by_ordinal_scored[bucket] += 1;
+            }
+        }
+    }
+    out
+}
+
+fn run_engine(settings: &EngineSettings, events: &[ContactEvent], advance_every: usize) -> BTreeMap<Key, Naive> {
+    let mut engine = Engine::new(settings.clone(), Arc::new(Analyzer::builtin()));
+    for (i, e) in events.iter().enumerate() {
+        engine.apply(e.clone());
+        if advance_every > 0 && i % advance_every == 0 {
+            engine.advance();
+            engine.take_updates();
+        }
+    }
+    engine
+        .state()
+        .aggregator
+        .iter()
+        .map(|(k, w): (&AggKey, _)| ((k.agent.clone(), k.channel, k.window, k.start_ms), from_counts(&w.counts)))
+        .filter(|(_, n)| *n != Naive::default())
+        .collect()
+}
+
+fn assert_same(engine: &BTreeMap<Key, Naive>, naive: &BTreeMap<Key, Naive>) {
+    let keys: HashSet<&Key> = engine.keys().chain(naive.keys()).collect();
+    for k in keys {
+        let d = Naive::default();
+        let (e, n) = (engine.get(k).unwrap_or(&d), naive.get(k).unwrap_or(&d));
+        assert_eq!(e, n, "aggregate {k:?} differs (left: engine, right: naive)");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_matches_naive_recomputation(
+        contacts in prop::collection::vec(contact_spec(), 1..40),
+        shuffle_seed in any::<u64>(),
+        dup_every in prop::sample::select(vec![0usize, 3, 7]),
+        advance_every in prop::sample::select(vec![0usize, 1, 10]),
+    ) {
+        let s = settings();
+        let events = delivery(&contacts, shuffle_seed, dup_every);
+        let expected = naive(&s, &events);
+        let got = run_engine(&s, &events, advance_every);
+        assert_same(&got, &expected);
+    }
+
+    #[test]
+    fn snapshot_and_restore_midway_changes_nothing(
+        contacts in prop::collection::vec(contact_spec(), 1..20),
+        cut in 0usize..200,
+    ) {
+        let s = settings();
+        let events = delivery(&contacts, 7, 0);
+        let cut = cut.min(events.len());
+        let analyzer = Arc::new(Analyzer::builtin());
+        let mut first = Engine::new(s.clone(), analyzer.clone());
+        for e in &events[..cut] { first.apply(e.clone()); }
+        let mut second = Engine::new(s.clone(), analyzer);
+        second.restore(&first.snapshot()).unwrap();
+        for e in &events[cut..] { second.apply(e.clone()); }
+        let got: BTreeMap<Key, Naive> = second.state().aggregator.iter()
+            .map(|(k, w)| ((k.agent.clone(), k.channel, k.window, k.start_ms), from_counts(&w.counts)))
+            .filter(|(_, n)| *n != Naive::default()).collect();
+        assert_same(&got, &naive(&s, &events));
+    }
+}
+
+// ------------------------------------------------------------- edge cases
+
+struct Script {
+    events: Vec<ContactEvent>,
+    n: usize,
+}
+
+impl Script {
+    fn new() -> Self {
+        Script { events: Vec::new(), n: 0 }
+    }
+    fn at(&mut self, contact: &str, channel: Channel, ts: &str, kind: EventKind) -> &mut Self {
+        self.n += 1;
+        self.events.push(ContactEvent {
+            event_id: format!("x{}", self.n),
+            contact_id: contact.into(),
+            channel,
+            ts: DateTime::parse_from_rfc3339(ts).unwrap().to_utc(),
+            kind,
+        });
+        self
+    }
+}
+
+fn started(customer: &str) -> EventKind {
+    EventKind::ContactStarted { customer_id: customer.into(), queue: None, language: Some("nl".into()) }
+}
+fn joined(agent: &str) -> EventKind {
+    EventKind::AgentJoined { agent_id: agent.into() }
+}
+fn ended(d: Disposition) -> EventKind {
+    EventKind::ContactEnded { disposition: d, callback_due: None }
+}
+fn say(party: Party, agent: Option<&str>, text: &str, end: Option<&str>) -> EventKind {
+    EventKind::Message {
+        party,
+        agent_id: agent.map(str::to_string),
+        text: text.into(),
+        end_ts: end.map(|e| DateTime::parse_from_rfc3339(e).unwrap().to_utc()),
+        raised_voice: false,
+    }
+}
+
+fn counts_of(engine: &Engine, agent: Option<&str>, channel: Channel, window: usize, start: &str) -> Counts {
+    let key = AggKey {
+        agent: agent.map(str::to_string),
+        channel,
+        window,
+        start_ms: DateTime::parse_from_rfc3339(start).unwrap().timestamp_millis(),
+    };
+    engine.state().aggregator.get(&key).map(|w| w.counts.clone()).unwrap_or_default()
+}
+
+fn engine_with(events: &[ContactEvent]) -> Engine {
+    let s = Config::default().engine;
+    let mut e = Engine::new(s, Arc::new(Analyzer::builtin()));
+    for ev in events {
+        e.apply(ev.clone());
+    }
+    e
+}
+
+#[test]
+fn contract_example_by_hand() {
+    // events.md's example: a Dutch chat, answered after 40 s, resolved at 09:06.
+    let lines = [
+        r#"{"event_id":"e1","contact_id":"c42","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z","customer_id":"k7","language":"nl"}"#,
+        r#"{"event_id":"e2","contact_id":"c42","channel":"chat","type":"agent_joined","ts":"2026-11-22T09:00:40Z","agent_id":"a3"}"#,
+        r#"{"event_id":"e3","contact_id":"c42","channel":"chat","type":"message","ts":"2026-11-22T09:00:41Z","party":"customer","text":"Mijn pakket is na vijf weken nog steeds niet binnen."}"#,
+        r#"{"event_id":"e4","contact_id":"c42","channel":"chat","type":"message","ts":"2026-11-22T09:01:10Z","party":"agent","agent_id":"a3","text":"Wat vervelend dat u zo lang moet wachten. Mag ik uw ordernummer?"}"#,
+        r#"{"event_id":"e5","contact_id":"c42","channel":"chat","type":"contact_ended","ts":"2026-11-22T09:06:00Z","disposition":"resolved"}"#,
+    ];
+    let events: Vec<ContactEvent> = lines
+        .iter()
+        .map(|l| contact_kpi::model::decode_event(Some(l.as_bytes()), None, contact_kpi::model::PayloadFormat::Auto, 1 << 20).unwrap())
+        .collect();
+    let e = engine_with(&events);
+    let ch = counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((ch.offered, ch.answered, ch.abandoned), (1, 1, 0));
+    assert_eq!((ch.wait_ms_sum, ch.wait_ms_count, ch.answered_within_sl), (40_000, 1, 1)); // 40 s ≤ 60 s
+    assert_eq!((ch.first_response_ms_sum, ch.first_response_ms_count, ch.first_response_within_sla), (70_000, 1, 0)); // 70 s > 60 s
+    assert_eq!((ch.reply_ms_sum, ch.reply_ms_count), (29_000, 1));
+    let a = counts_of(&e, Some("a3"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((a.handled, a.handled_final, a.resolved), (1, 1, 1));
+    assert_eq!((a.handle_ms_sum, a.handle_ms_count), (320_000, 1)); // 09:00:40 → 09:06:00
+    assert_eq!(a.empathy_scored, 1);
+    assert_eq!(a.questions_asked, 1);
+    assert_eq!(a.empathy_by_ordinal[0].0, 1);
+    // The day window holds the same figures.
+    let day = counts_of(&e, Some("a3"), Channel::Chat, 1, "2026-11-22T00:00:00Z");
+    assert_eq!(day, a);
+    // Queue-only figures stay off the agent level.
+    assert_eq!((a.offered, a.answered), (0, 0));
+}
+
+#[test]
+fn abandon_after_the_threshold_counts_only_at_channel_level() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Voice, "2026-11-22T09:02:00Z", ended(Disposition::Resolved));
+    let e = engine_with(&s.events);
+    let ch = counts_of(&e, None, Channel::Voice, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((ch.offered, ch.answered, ch.abandoned, ch.answered_within_sl), (1, 0, 1, 0));
+    assert_eq!((ch.resolved, ch.handled, ch.wait_ms_count), (0, 0, 0));
+    assert_eq!(e.state().aggregator.iter().filter(|(k, _)| k.agent.is_some()).count(), 0);
+}
+
+#[test]
+fn transfer_then_resolve_credits_the_final_agent() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Voice, "2026-11-22T09:00:10Z", joined("a1"))
+        .at("c1", Channel::Voice, "2026-11-22T09:01:00Z", EventKind::Transfer { from_agent_id: "a1".into() })
+        .at("c1", Channel::Voice, "2026-11-22T09:01:30Z", joined("a2"))
+        .at("c1", Channel::Voice, "2026-11-22T09:05:30Z", ended(Disposition::Resolved));
+    let e = engine_with(&s.events);
+    let a1 = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
+    let a2 = counts_of(&e, Some("a2"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((a1.handled, a1.transfers_out, a1.handled_final, a1.resolved), (1, 1, 0, 0));
+    assert_eq!((a2.handled, a2.transfers_out, a2.handled_final, a2.resolved), (1, 0, 1, 1));
+    assert_eq!(a2.handle_ms_sum, 240_000);
+    let ch = counts_of(&e, None, Channel::Voice, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((ch.handled, ch.transfers_out, ch.resolved, ch.wait_ms_sum), (2, 1, 1, 10_000));
+}
+
+#[test]
+fn callback_exactly_at_due_is_kept_and_a_millisecond_later_is_late() {
+    for (done_at, kept, late) in [("2026-11-23T09:00:00Z", 1, 0), ("2026-11-23T09:00:00.001Z", 0, 1)] {
+        let mut s = Script::new();
+        s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
+            .at("c1", Channel::Voice, "2026-11-22T09:00:05Z", joined("a1"))
+            .at("c1", Channel::Voice, "2026-11-22T09:03:00Z", EventKind::ContactEnded {
+                disposition: Disposition::CallbackScheduled,
+                callback_due: Some(DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z").unwrap().to_utc()),
+            })
+            .at("c1", Channel::Voice, done_at, EventKind::CallbackCompleted { agent_id: "a1".into() });
+        let e = engine_with(&s.events);
+        let a = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
+        assert_eq!((a.callback_scheduled, a.callbacks_kept, a.callbacks_late), (1, kept, late), "{done_at}");
+    }
+}
+
+#[test]
+fn repeat_contact_seven_days_later_counts_and_one_millisecond_more_does_not() {
+    for (next_start, repeats) in [("2026-11-29T09:05:00Z", 1), ("2026-11-29T09:05:00.001Z", 0), ("2026-11-22T09:05:00Z", 0)] {
+        let mut s = Script::new();
+        s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+            .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
+            .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved))
+            .at("c2", Channel::Voice, next_start, started("k1"));
+        let e = engine_with(&s.events);
+        let a = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
+        assert_eq!(a.repeat_contacts, repeats, "next contact at {next_start}");
+    }
+}
+
+#[test]
+fn repeat_is_found_when_the_new_start_is_processed_before_the_old_end() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
+        .at("c2", Channel::Voice, "2026-11-23T10:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved));
+    let e = engine_with(&s.events);
+    assert_eq!(counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts, 1);
+    assert_eq!(counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts, 1);
+}
+
+#[test]
+fn reordered_voice_utterances_give_the_same_interruptions() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Voice, "2026-11-22T09:00:05Z", joined("a1"))
+        // Customer talks 09:00:10 → 09:00:20; the agent starts at 09:00:15 (interrupts).
+        .at("c1", Channel::Voice, "2026-11-22T09:00:15Z", say(Party::Agent, Some("a1"), "Ja maar", Some("2026-11-22T09:00:16Z")))
+        .at("c1", Channel::Voice, "2026-11-22T09:00:10Z", say(Party::Customer, None, "Mijn internet doet het niet", Some("2026-11-22T09:00:20Z")))
+        // Customer 09:00:30 → 09:00:40; agent at 09:00:39.6 is within the 500 ms tolerance.
+        .at("c1", Channel::Voice, "2026-11-22T09:00:30Z", say(Party::Customer, None, "Al drie dagen", Some("2026-11-22T09:00:40Z")))
+        .at("c1", Channel::Voice, "2026-11-22T09:00:39.600Z", say(Party::Agent, Some("a1"), "Dat is vervelend", None))
+        .at("c1", Channel::Voice, "2026-11-22T09:03:00Z", ended(Disposition::Resolved));
+    let e = engine_with(&s.events);
+    let a = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
+    assert_eq!(a.interruptions, 1);
+    assert_eq!((a.voice_segments_scored, a.listened_fully), (1, 0));
+}
+
+#[test]
+fn duplicates_and_replays_after_the_end_change_nothing() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved))
+        .at("c1", Channel::Chat, "2026-11-23T09:05:00Z", EventKind::Survey { csat: 4 });
+    let mut events = s.events.clone();
+    events.extend(s.events.iter().cloned()); // the whole contact replayed
+    let e = engine_with(&events);
+    let a = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((a.handled, a.resolved, a.csat_sum, a.csat_count), (1, 1, 4, 1));
+    assert_eq!(e.counters().duplicates + e.counters().late_events, 4);
+}
+
+#[test]
+fn a_contact_that_never_ends_times_out_and_is_counted() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c2", Channel::Chat, "2026-11-22T15:00:00Z", started("k2"));
+    let mut e = engine_with(&s.events);
+    e.advance();
+    assert_eq!(e.counters().timed_out_contacts, 1);
+    assert_eq!(e.state().assembler.open_contacts(), 1);
+}
+
+#[test]
+fn dst_day_window_is_25_hours_and_keys_are_utc() {
+    let mut env = vec![("CONTACT_KPI__TIMEZONE".to_string(), "Europe/Amsterdam".to_string())];
+    env.push(("CONTACT_KPI__WINDOWS".into(), "1d".into()));
+    let s = Config::load_with_env(None, env).unwrap().engine;
+    let mut sc = Script::new();
+    // 25 Oct 2026 is the 25-hour day in Amsterdam: local midnight is 22:00Z the day before.
+    sc.at("c1", Channel::Chat, "2026-10-25T22:30:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-10-25T22:30:10Z", joined("a1"))
+        .at("c1", Channel::Chat, "2026-10-25T22:40:00Z", ended(Disposition::Resolved));
+    let mut e = Engine::new(s, Arc::new(Analyzer::builtin()));
+    for ev in &sc.events {
+        e.apply(ev.clone());
+    }
+    e.advance();
+    let updates = e.take_updates();
+    let agent = updates.iter().find(|u| u.key.starts_with("agent/")).unwrap();
+    assert_eq!(agent.key, "agent/a1/chat/1d/2026-10-24T22:00:00Z");
+    assert_eq!(agent.aggregate.window_end, "2026-10-25T23:00:00Z");
+    assert_eq!(agent.aggregate.revision, 1);
+    assert_eq!(agent.aggregate.resolution_rate, Some(1.0));
+    assert_eq!(agent.aggregate.service_level, None, "zero denominator is absent, not 0");
+}
+
+#[test]
+fn revisions_grow_and_windows_become_final() {
+    let mut sc = Script::new();
+    sc.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:00:10Z", joined("a1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:10:00Z", ended(Disposition::Resolved));
+    let mut e = engine_with(&sc.events);
+    e.advance();
+    let first = e.take_updates();
+    let key = "channel/chat/1h/2026-11-22T09:00:00Z";
+    let r1 = first.iter().find(|u| u.key == key).unwrap();
+    assert!(!r1.aggregate.r#final);
+    assert!(e.take_updates().is_empty(), "nothing changed, nothing published");
+    // Event time moves past the window end plus the allowed lateness.
+    e.apply(ContactEvent {
+        event_id: "later".into(),
+        contact_id: "c9".into(),
+        channel: Channel::Chat,
+        ts: DateTime::parse_from_rfc3339("2026-11-22T10:06:00Z").unwrap().to_utc(),
+        kind: started("k9"),
+    });
+    e.advance();
+    let second = e.take_updates();
+    let r2 = second.iter().find(|u| u.key == key).unwrap();
+    assert!(r2.aggregate.r#final);
+    assert!(r2.aggregate.revision > r1.aggregate.revision);
+    // A late survey revises the final window.
+    e.apply(ContactEvent {
+        event_id: "s1".into(),
+        contact_id: "c1".into(),
+        channel: Channel::Chat,
+        ts: DateTime::parse_from_rfc3339("2026-11-22T11:00:00Z").unwrap().to_utc(),
+        kind: EventKind::Survey { csat: 5 },
+    });
+    e.advance();
+    let third = e.take_updates();
+    let r3 = third.iter().find(|u| u.key == key).unwrap();
+    assert_eq!((r3.aggregate.csat_sum, r3.aggregate.csat_count, r3.aggregate.csat_mean), (5, 1, Some(5.0)));
+    assert!(r3.aggregate.revision > r2.aggregate.revision);
+}
