@@ -1,0 +1,227 @@
+//! The service end to end on a real broker (Tansu): events in, aggregates
+//! out, bad records to the dead-letter topic, restarts without loss.
+
+mod common;
+
+use common::*;
+use contact_kpi::config::Config;
+use contact_kpi::empathy::Analyzer;
+use contact_kpi::kpi::Engine;
+use contact_kpi::model::{decode_event, ContactEvent, PayloadFormat};
+use contact_kpi::pipeline::RunningService;
+use contact_kpi::sim::{SimConfig, Simulator};
+use rdkafka::message::Headers;
+use rdkafka::Message;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EXAMPLE: [&str; 5] = [
+    r#"{"event_id":"e1","contact_id":"c42","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z","customer_id":"k7","language":"nl"}"#,
+    r#"{"event_id":"e2","contact_id":"c42","channel":"chat","type":"agent_joined","ts":"2026-11-22T09:00:40Z","agent_id":"a3"}"#,
+    r#"{"event_id":"e3","contact_id":"c42","channel":"chat","type":"message","ts":"2026-11-22T09:00:41Z","party":"customer","text":"Mijn pakket is na vijf weken nog steeds niet binnen."}"#,
+    r#"{"event_id":"e4","contact_id":"c42","channel":"chat","type":"message","ts":"2026-11-22T09:01:10Z","party":"agent","agent_id":"a3","text":"Wat vervelend dat u zo lang moet wachten. Mag ik uw ordernummer?"}"#,
+    r#"{"event_id":"e5","contact_id":"c42","channel":"chat","type":"contact_ended","ts":"2026-11-22T09:06:00Z","disposition":"resolved"}"#,
+];
+
+/// What an uninterrupted offline run of the pure engine publishes, last per key.
+fn offline(config: &Config, events: &[ContactEvent]) -> BTreeMap<String, serde_json::Value> {
+    let mut engine = Engine::new(config.engine.clone(), Arc::new(Analyzer::builtin()));
+    let mut out = BTreeMap::new();
+    for e in events {
+        engine.apply(e.clone());
+    }
+    engine.advance();
+    for u in engine.take_updates() {
+        out.insert(u.key, serde_json::to_value(&u.aggregate).unwrap());
+    }
+    out
+}
+
+fn exact(m: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, serde_json::Value> {
+    m.iter().map(|(k, v)| (k.clone(), exact_part(v))).collect()
+}
+
+async fn wait_for_aggregates(
+    config: &Config,
+    expected: &BTreeMap<String, serde_json::Value>,
+    timeout: Duration,
+) -> BTreeMap<String, serde_json::Value> {
+    let brokers = config.raw.kafka.brokers.clone();
+    let topic = config.raw.topics.aggregates.clone();
+    let want = exact(expected);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (b, t) = (brokers.clone(), topic.clone());
+        let got = tokio::task::spawn_blocking(move || last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500))))
+            .await
+            .unwrap();
+        if exact(&got) == want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_example_yields_the_hand_computed_aggregates() {
+    let broker = Broker::start();
+    let config = test_config(&broker, "example", &[]);
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let p = producer(&broker.brokers());
+    for line in EXAMPLE {
+        let key = "c42";
+        produce_raw(&p, &config.raw.topics.input, key, line.as_bytes(), Some("application/json")).await;
+    }
+    let key = "agent/a3/chat/1h/2026-11-22T09:00:00Z";
+    let mut agg = None;
+    for _ in 0..60 {
+        let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
+        let got = tokio::task::spawn_blocking(move || last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1000))))
+            .await
+            .unwrap();
+        if let Some(v) = got.get(key) {
+            agg = Some((v.clone(), got));
+            break;
+        }
+    }
+    let (a, all) = agg.expect("the agent aggregate was published");
+    // By hand: one chat handled and resolved by a3; 40 s wait; first response
+    // 70 s after the start (over the 60 s threshold); reply 29 s; handled 5 min 20 s.
+    assert_eq!(a["level"], "agent");
+    assert_eq!(a["agent_id"], "a3");
+    assert_eq!(a["window_start"], "2026-11-22T09:00:00Z");
+    assert_eq!(a["window_end"], "2026-11-22T10:00:00Z");
+    assert_eq!(a["handled"], 1);
+    assert_eq!(a["resolved"], 1);
+    assert_eq!(a["resolution_rate"], 1.0);
+    assert_eq!(a["first_response_ms_sum"], 70_000);
+    assert_eq!(a["first_response_within_sla"], 0);
+    assert_eq!(a["reply_ms_sum"], 29_000);
+    assert_eq!(a["handle_ms_sum"], 320_000);
+    assert_eq!(a["empathy_scored"], 1);
+    assert_eq!(a["questions_asked"], 1);
+    assert!(a["service_level"].is_null(), "queue figures are absent at agent level");
+    let c = &all["channel/chat/1h/2026-11-22T09:00:00Z"];
+    assert_eq!((c["offered"].as_u64(), c["answered"].as_u64(), c["abandoned"].as_u64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(c["wait_ms_sum"], 40_000);
+    assert_eq!(c["answered_within_sl"], 1);
+    assert_eq!(c["service_level"], 1.0);
+    assert_eq!(c["asa_ms"], 40_000.0);
+    assert!(all.contains_key("agent/a3/chat/1d/2026-11-22T00:00:00Z"));
+    assert!(all.contains_key("channel/chat/1d/2026-11-22T00:00:00Z"));
+    // No personal data in what is published.
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(!text.contains("k7") && !text.contains("pakket"), "no customer id or text in aggregates");
+    // Metrics.
+    let (status, body) = http_get(service.http_addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"contact_kpi_handled_total{agent="a3",channel="chat"} 1"#), "{body}");
+    assert!(body.contains(r#"contact_kpi_offered_total{channel="chat"} 1"#));
+    assert_eq!(http_get(service.http_addr, "/healthz").await.0, 200);
+    assert_eq!(http_get(service.http_addr, "/readyz").await.0, 200);
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_go_to_the_dlq_with_headers_and_change_no_kpi() {
+    let broker = Broker::start();
+    let config = test_config(&broker, "dlq", &[]);
+    let input = config.raw.topics.input.clone();
+    create_topic(&broker.brokers(), &input, 3).await;
+    let p = producer(&broker.brokers());
+    let bad: [(&str, &[u8], Option<&str>); 5] = [
+        ("c42", b"{not json", None),
+        ("c42", br#"{"event_id":"b2","contact_id":"c42","channel":"chat","type":"survey","ts":"2026-11-22T09:10:00Z","csat":9}"#, None),
+        ("c42", br#"{"event_id":"b3","contact_id":"c42","channel":"fax","type":"agent_joined","ts":"2026-11-22T09:00:50Z","agent_id":"a9"}"#, None),
+        ("c42", &[0x0a, 0xff, 0xff, 0xff, 0xff], Some("application/x-protobuf")),
+        ("c42", br#"{"event_id":"b5","contact_id":"c42","channel":"chat","type":"message","ts":"yesterday","party":"agent","agent_id":"a3","text":"x"}"#, None),
+    ];
+    // Bad records interleaved with the good contact.
+    for (i, line) in EXAMPLE.iter().enumerate() {
+        produce_raw(&p, &input, "c42", line.as_bytes(), None).await;
+        if i < bad.len() {
+            let (k, v, ct) = bad[i];
+            produce_raw(&p, &input, k, v, ct).await;
+        }
+    }
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let good: Vec<ContactEvent> =
+        EXAMPLE.iter().map(|l| decode_event(Some(l.as_bytes()), None, PayloadFormat::Auto, 1 << 20).unwrap()).collect();
+    let expected = offline(&config, &good);
+    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(60)).await;
+    assert_eq!(exact(&got), exact(&expected), "bad records changed no KPI");
+    let dlq = tokio::task::spawn_blocking({
+        let (b, t) = (broker.brokers(), config.raw.topics.dlq.clone());
+        move || read_all(&b, &t, 1, Duration::from_secs(2))
+    })
+    .await
+    .unwrap();
+    assert_eq!(dlq.len(), bad.len(), "every bad record is dead-lettered once");
+    let mut reasons = Vec::new();
+    for m in &dlq {
+        let headers = m.headers().expect("dlq records carry headers");
+        let get = |name: &str| {
+            headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        assert_eq!(get("source_topic").as_deref(), Some(input.as_str()));
+        let partition: i32 = get("source_partition").unwrap().parse().unwrap();
+        let offset: i64 = get("source_offset").unwrap().parse().unwrap();
+        assert!(partition >= 0 && offset >= 0);
+        assert!(!get("error").unwrap().is_empty());
+        reasons.push(get("error_reason").unwrap());
+        let payload = m.payload().unwrap();
+        assert!(bad.iter().any(|(_, v, _)| *v == payload), "payload unchanged");
+    }
+    reasons.sort();
+    assert_eq!(reasons, ["bad_timestamp", "csat_out_of_range", "invalid_json", "invalid_protobuf", "unknown_channel"]);
+    let (_, body) = http_get(service.http_addr, "/metrics").await;
+    assert!(body.contains(r#"contact_kpi_dlq_records_total{reason="invalid_json"} 1"#), "{body}");
+    service.stop().await.unwrap();
+}
+
+fn simulated(n: usize) -> Vec<ContactEvent> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z").unwrap().to_utc();
+    Simulator::new(SimConfig { agents: 12, seed: 42, start, contacts_per_hour: 400.0 }).take(n).collect()
+}
+
+async fn restart_keeps_aggregates_exact(graceful: bool) {
+    let broker = Broker::start();
+    let name = if graceful { "restart" } else { "crash" };
+    let config = test_config(&broker, name, &[]);
+    let events = simulated(3000);
+    let expected = offline(&config, &events);
+    create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
+    let p = producer(&broker.brokers());
+    let (first, second) = events.split_at(events.len() / 2);
+    produce_events(&p, &config.raw.topics.input, first).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    // Let it consume a while, then stop it while more traffic arrives.
+    let consumed = |s: &RunningService| {
+        s.metrics.records_consumed.with_label_values(&[&config.raw.topics.input]).get()
+    };
+    assert!(wait_until(Duration::from_secs(60), || consumed(&service) > 500).await, "service consumes");
+    produce_events(&p, &config.raw.topics.input, &second[..second.len() / 2]).await;
+    if graceful {
+        service.stop().await.unwrap();
+    } else {
+        service.abort();
+    }
+    produce_events(&p, &config.raw.topics.input, &second[second.len() / 2..]).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
+    let (want, have) = (exact(&expected), exact(&got));
+    let differing: Vec<&String> = want.keys().filter(|k| want.get(*k) != have.get(*k)).take(5).collect();
+    assert!(differing.is_empty() && want.len() == have.len(), "aggregates differ after restart: {differing:?} ({} expected, {} got)", want.len(), have.len());
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_restart_loses_and_duplicates_nothing() {
+    restart_keeps_aggregates_exact(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abrupt_stop_resumes_from_the_checkpoint_exactly() {
+    restart_keeps_aggregates_exact(false).await;
+}
