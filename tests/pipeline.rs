@@ -212,6 +212,14 @@ async fn restart_keeps_aggregates_exact(graceful: bool) {
     let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
     let (want, have) = (exact(&expected), exact(&got));
     let differing: Vec<&String> = want.keys().filter(|k| want.get(*k) != have.get(*k)).take(5).collect();
+    if let Some(k) = differing.first() {
+        let (w, h) = (want[*k].as_object().unwrap(), have.get(*k).and_then(|v| v.as_object()).cloned().unwrap_or_default());
+        for (f, v) in w {
+            if h.get(f) != Some(v) {
+                eprintln!("{k}: field {f}: expected {v}, got {:?}", h.get(f));
+            }
+        }
+    }
     assert!(differing.is_empty() && want.len() == have.len(), "aggregates differ after restart: {differing:?} ({} expected, {} got)", want.len(), have.len());
     service.stop().await.unwrap();
 }
