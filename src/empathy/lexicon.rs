@@ -1,0 +1,581 @@
+//! Lexicon files: the data a quality team tunes without a rebuild.
+//!
+//! One TOML file per language (`lexicons/nl.toml`, `lexicons/en.toml`) holds
+//! the score parameters, the modifiers (negators, intensifiers, clause
+//! breaks, chat spelling) and groups of phrases, each group with a category
+//! and a weight. Loading validates everything and reports the file and line
+//! of the first problem, then compiles all phrases into one Aho-Corasick
+//! automaton over normalized tokens.
+
+use super::normalize::{self, Folded};
+use super::Category;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use toml::Spanned;
+
+/// Parameters of the score rule and the structural thresholds, per language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreParams {
+    /// Score points per unit of net weight: `score = points_per_weight * (P - N)`.
+    pub points_per_weight: f64,
+    /// Positive weight needed for `empathy_shown`.
+    pub shown_threshold: f64,
+    /// Extra share of a positive phrase's weight when an intensifier or an
+    /// exclamation run sits next to it (`w * (1 + boost)`).
+    pub intensifier_boost: f64,
+    /// Factor on positive weights found in the agent's first message (the
+    /// first impression counts, seed 002).
+    pub first_message_factor: f64,
+    /// Negative weight added when the empathy is overdone.
+    pub overdone_penalty: f64,
+    /// The same stock phrase in this many agent turns is overdone.
+    pub overdone_repeat_turns: u32,
+    /// Empathy phrases in at least this share of agent turns is overdone ...
+    pub overdone_turn_share: f64,
+    /// ... once the agent wrote at least this many turns.
+    pub overdone_min_turns: u32,
+    /// A run of this many `!` in one customer message is shouting.
+    pub shouting_exclamations: u32,
+    /// A customer message with at least this many letters, of which at least
+    /// `caps_share` are capitals, is shouting.
+    pub caps_min_letters: u32,
+    pub caps_share: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModifiersFile {
+    negators: Vec<Spanned<String>>,
+    intensifiers: Vec<Spanned<String>>,
+    clause_breaks: Vec<Spanned<String>>,
+    greetings: Vec<Spanned<String>>,
+    closings: Vec<Spanned<String>>,
+    negation_before: usize,
+    negation_after: usize,
+    max_gap: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupFile {
+    category: Spanned<String>,
+    weight: Spanned<f64>,
+    /// `both` (default for agent categories), `before` (default for customer
+    /// categories) or `none`.
+    #[serde(default)]
+    negation: Option<Spanned<String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: Option<String>,
+    phrases: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    language: Spanned<String>,
+    score: ScoreParams,
+    modifiers: ModifiersFile,
+    #[serde(default)]
+    spelling: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(rename = "group")]
+    groups: Vec<GroupFile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NegationScope {
+    Both,
+    Before,
+    None,
+}
+
+/// One lexicon phrase, compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    pub category: Category,
+    pub weight: f64,
+    pub negation: NegationScope,
+    /// The phrase as normalized tokens, gaps shown as `...`.
+    pub key: String,
+    /// Ids of the phrase's parts (split at `...` gaps) in the automaton.
+    pub parts: Vec<usize>,
+}
+
+/// A language's compiled lexicon.
+#[derive(Debug, Clone)]
+pub(crate) struct Lexicon {
+    pub language: String,
+    pub score: ScoreParams,
+    pub negators: HashSet<String>,
+    pub intensifiers: HashSet<String>,
+    pub clause_breaks: HashSet<String>,
+    pub greetings: Vec<Vec<String>>,
+    pub closings: Vec<Vec<String>>,
+    pub negation_before: usize,
+    pub negation_after: usize,
+    pub max_gap: usize,
+    /// Token rewrites (chat spelling, contractions, pronoun variants).
+    pub spelling: HashMap<String, Vec<String>>,
+    /// Every token a phrase uses: elongated chat words ("sooorry") are folded
+    /// back to the form found here.
+    pub vocabulary: HashSet<String>,
+    pub patterns: Vec<Pattern>,
+    /// Token length of each automaton part.
+    pub part_len: Vec<usize>,
+    /// For each automaton part: (pattern id, position of the part in it).
+    pub part_patterns: Vec<Vec<(usize, usize)>>,
+    pub automaton: AhoCorasick,
+}
+
+/// Error of one lexicon file; the caller adds the file name.
+#[derive(Debug)]
+pub(crate) struct ParseError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source[..offset.min(source.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+fn err_at<T>(source: &str, span: std::ops::Range<usize>, message: String) -> Result<T, ParseError> {
+    Err(ParseError {
+        line: Some(line_of(source, span.start)),
+        message,
+    })
+}
+
+/// Tokens of a lexicon entry, without the spelling map (used for modifiers).
+fn plain_tokens(text: &str) -> Vec<String> {
+    let folded = normalize::fold(text);
+    folded
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '_'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Lexicon {
+    /// Parse and validate one lexicon file. `expected_language` is the file
+    /// stem when loaded from a directory.
+    pub fn parse(source: &str, expected_language: Option<&str>) -> Result<Lexicon, ParseError> {
+        let file: LexiconFile = toml::from_str(source).map_err(|e| ParseError {
+            line: e.span().map(|s| line_of(source, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+
+        let language = file.language.get_ref().trim().to_ascii_lowercase();
+        if language.len() != 2 || !language.chars().all(|c| c.is_ascii_lowercase()) {
+            return err_at(
+                source,
+                file.language.span(),
+                format!(
+                    "language must be an ISO 639-1 code, got {:?}",
+                    file.language.get_ref()
+                ),
+            );
+        }
+        if let Some(expected) = expected_language {
+            if expected != language {
+                return err_at(
+                    source,
+                    file.language.span(),
+                    format!("language {language:?} does not match the file name {expected:?}"),
+                );
+            }
+        }
+        validate_score(&file.score)?;
+
+        let m = &file.modifiers;
+        let single_tokens =
+            |list: &[Spanned<String>], what: &str| -> Result<HashSet<String>, ParseError> {
+                let mut set = HashSet::new();
+                for entry in list {
+                    let toks = plain_tokens(entry.get_ref());
+                    if toks.len() != 1 {
+                        return err_at(
+                            source,
+                            entry.span(),
+                            format!(
+                                "{what} entry {:?} must be exactly one word",
+                                entry.get_ref()
+                            ),
+                        );
+                    }
+                    set.extend(toks);
+                }
+                Ok(set)
+            };
+        let negators = single_tokens(&m.negators, "negator")?;
+        let intensifiers = single_tokens(&m.intensifiers, "intensifier")?;
+        let clause_breaks = single_tokens(&m.clause_breaks, "clause break")?;
+        let phrase_list =
+            |list: &[Spanned<String>], what: &str| -> Result<Vec<Vec<String>>, ParseError> {
+                let mut out = Vec::new();
+                for entry in list {
+                    let toks = plain_tokens(entry.get_ref());
+                    if toks.is_empty() {
+                        return err_at(source, entry.span(), format!("{what} entry is empty"));
+                    }
+                    out.push(toks);
+                }
+                Ok(out)
+            };
+        let greetings = phrase_list(&m.greetings, "greeting")?;
+        let closings = phrase_list(&m.closings, "closing")?;
+        if m.max_gap > 8 {
+            return Err(ParseError {
+                line: None,
+                message: format!("modifiers.max_gap must be at most 8, got {}", m.max_gap),
+            });
+        }
+
+        let mut spelling = HashMap::new();
+        for (from, to) in &file.spelling {
+            let key = plain_tokens(from.get_ref());
+            if key.len() != 1 {
+                return err_at(
+                    source,
+                    from.span(),
+                    format!("spelling key {:?} must be exactly one word", from.get_ref()),
+                );
+            }
+            let value = plain_tokens(to.get_ref());
+            if value.is_empty() {
+                return err_at(
+                    source,
+                    to.span(),
+                    format!("spelling of {:?} is empty", from.get_ref()),
+                );
+            }
+            spelling.insert(key.into_iter().next().unwrap_or_default(), value);
+        }
+
+        let mut lex = Lexicon {
+            language,
+            score: file.score.clone(),
+            negators,
+            intensifiers,
+            clause_breaks,
+            greetings,
+            closings,
+            negation_before: m.negation_before,
+            negation_after: m.negation_after,
+            max_gap: m.max_gap,
+            spelling,
+            vocabulary: HashSet::new(),
+            patterns: Vec::new(),
+            part_len: Vec::new(),
+            part_patterns: Vec::new(),
+            // Replaced below once all parts are known.
+            automaton: AhoCorasick::new([" "]).map_err(|e| ParseError {
+                line: None,
+                message: e.to_string(),
+            })?,
+        };
+
+        let mut part_ids: HashMap<String, usize> = HashMap::new();
+        let mut part_strings: Vec<String> = Vec::new();
+        let mut seen: HashSet<(Category, String)> = HashSet::new();
+        for group in &file.groups {
+            let category =
+                Category::from_name(group.category.get_ref()).ok_or_else(|| ParseError {
+                    line: Some(line_of(source, group.category.span().start)),
+                    message: format!(
+                        "unknown category {:?} (known: {})",
+                        group.category.get_ref(),
+                        Category::names().join(", ")
+                    ),
+                })?;
+            let weight = *group.weight.get_ref();
+            if !weight.is_finite() || !(0.0..=10.0).contains(&weight) {
+                return err_at(
+                    source,
+                    group.weight.span(),
+                    format!("weight must be between 0 and 10, got {weight}"),
+                );
+            }
+            let negation = match &group.negation {
+                None => category.default_negation(),
+                Some(s) => match s.get_ref().as_str() {
+                    "both" => NegationScope::Both,
+                    "before" => NegationScope::Before,
+                    "none" => NegationScope::None,
+                    other => {
+                        return err_at(
+                            source,
+                            s.span(),
+                            format!(
+                                "negation must be \"both\", \"before\" or \"none\", got {other:?}"
+                            ),
+                        )
+                    }
+                },
+            };
+            if group.phrases.is_empty() {
+                return err_at(
+                    source,
+                    group.category.span(),
+                    "group has no phrases".to_string(),
+                );
+            }
+            for phrase in &group.phrases {
+                let raw = phrase.get_ref();
+                let mut parts = Vec::new();
+                for piece in raw.split("...") {
+                    let toks = normalize::phrase_tokens(piece, &lex);
+                    if toks.is_empty() {
+                        return err_at(source, phrase.span(), format!("phrase {raw:?} has an empty part (a gap `...` must sit between words)"));
+                    }
+                    parts.push(toks);
+                }
+                let key = parts
+                    .iter()
+                    .map(|p| p.join(" "))
+                    .collect::<Vec<_>>()
+                    .join(" ... ");
+                if !seen.insert((category, key.clone())) {
+                    return err_at(
+                        source,
+                        phrase.span(),
+                        format!(
+                            "phrase {raw:?} appears twice in category {}",
+                            category.name()
+                        ),
+                    );
+                }
+                let pattern_id = lex.patterns.len();
+                let mut ids = Vec::new();
+                for (pos, toks) in parts.iter().enumerate() {
+                    lex.vocabulary.extend(toks.iter().cloned());
+                    let s = format!(" {} ", toks.join(" "));
+                    let id = *part_ids.entry(s.clone()).or_insert_with(|| {
+                        part_strings.push(s);
+                        lex.part_len.push(toks.len());
+                        lex.part_patterns.push(Vec::new());
+                        part_strings.len() - 1
+                    });
+                    lex.part_patterns[id].push((pattern_id, pos));
+                    ids.push(id);
+                }
+                lex.patterns.push(Pattern {
+                    category,
+                    weight,
+                    negation,
+                    key,
+                    parts: ids,
+                });
+            }
+        }
+        for word in lex.intensifiers.iter().chain(lex.negators.iter()) {
+            lex.vocabulary.insert(word.clone());
+        }
+        for v in lex.spelling.values() {
+            lex.vocabulary.extend(v.iter().cloned());
+        }
+        lex.automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&part_strings)
+            .map_err(|e| ParseError {
+                line: None,
+                message: format!("cannot compile phrases: {e}"),
+            })?;
+        Ok(lex)
+    }
+
+    /// Rewrite one folded word into matching tokens (chat spelling,
+    /// contractions, elongations).
+    pub fn rewrite<'a>(&'a self, word: &'a str, out: &mut Vec<Folded<'a>>) {
+        if let Some(rep) = self.spelling.get(word) {
+            out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+            return;
+        }
+        if word.contains('\'') {
+            // Contractions: English n't/'re/'ve/'ll/'m/'d/'s, then drop the
+            // apostrophe (Dutch plurals like "auto's").
+            for (suffix, expansion) in [
+                ("n't", "not"),
+                ("'re", "are"),
+                ("'ve", "have"),
+                ("'ll", "will"),
+                ("'m", "am"),
+                ("'d", "would"),
+            ] {
+                if let Some(stem) = word.strip_suffix(suffix) {
+                    if !stem.is_empty() {
+                        let stem = match (suffix, stem) {
+                            ("n't", "ca") => "can",
+                            ("n't", "wo") => "will",
+                            ("n't", "sha") => "shall",
+                            _ => stem,
+                        };
+                        self.rewrite_plain(stem.to_string(), out);
+                        out.push(Folded::Borrowed(expansion));
+                        return;
+                    }
+                }
+            }
+            if let Some(stem) = word.strip_suffix("'s") {
+                if !stem.is_empty() {
+                    self.rewrite_plain(stem.to_string(), out);
+                    if matches!(
+                        stem,
+                        "it" | "that"
+                            | "what"
+                            | "there"
+                            | "here"
+                            | "he"
+                            | "she"
+                            | "who"
+                            | "where"
+                            | "how"
+                            | "this"
+                    ) {
+                        out.push(Folded::Borrowed("is"));
+                    } else if stem == "let" {
+                        out.push(Folded::Borrowed("us"));
+                    }
+                    return;
+                }
+            }
+            let plain: String = word.chars().filter(|c| *c != '\'').collect();
+            if !plain.is_empty() {
+                self.rewrite_plain(plain, out);
+            }
+            return;
+        }
+        if has_elongation(word) {
+            self.rewrite_plain(word.to_string(), out);
+            return;
+        }
+        out.push(Folded::Borrowed(word));
+    }
+
+    fn rewrite_plain<'a>(&'a self, word: String, out: &mut Vec<Folded<'a>>) {
+        if let Some(rep) = self.spelling.get(&word) {
+            out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+            return;
+        }
+        if has_elongation(&word) {
+            let two = collapse_runs(&word, 2);
+            let one = collapse_runs(&word, 1);
+            for candidate in [two, one.clone()] {
+                if let Some(rep) = self.spelling.get(&candidate) {
+                    out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+                    return;
+                }
+                if self.vocabulary.contains(&candidate) {
+                    out.push(Folded::Owned(candidate));
+                    return;
+                }
+            }
+            out.push(Folded::Owned(one));
+            return;
+        }
+        out.push(Folded::Owned(word));
+    }
+}
+
+fn has_elongation(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.windows(3)
+        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic())
+}
+
+fn collapse_runs(word: &str, keep: usize) -> String {
+    // Only runs of three or more letters are chat elongations; real doubles
+    // ("heel", "sorry") stay as written.
+    let chars: Vec<char> = word.chars().collect();
+    let mut out = String::with_capacity(word.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let mut j = i;
+        while j < chars.len() && chars[j] == chars[i] {
+            j += 1;
+        }
+        let len = j - i;
+        let n = if len >= 3 && chars[i].is_alphabetic() {
+            keep
+        } else {
+            len
+        };
+        for _ in 0..n {
+            out.push(chars[i]);
+        }
+        i = j;
+    }
+    out
+}
+
+fn validate_score(s: &ScoreParams) -> Result<(), ParseError> {
+    let bad = |key: &str, why: &str| {
+        Err(ParseError {
+            line: None,
+            message: format!("score.{key} {why}"),
+        })
+    };
+    let finite = [
+        ("points_per_weight", s.points_per_weight),
+        ("shown_threshold", s.shown_threshold),
+        ("intensifier_boost", s.intensifier_boost),
+        ("first_message_factor", s.first_message_factor),
+        ("overdone_penalty", s.overdone_penalty),
+        ("overdone_turn_share", s.overdone_turn_share),
+        ("caps_share", s.caps_share),
+    ];
+    for (key, v) in finite {
+        if !v.is_finite() || v < 0.0 {
+            return bad(key, "must be a non-negative number");
+        }
+    }
+    if s.points_per_weight == 0.0 || s.points_per_weight > 100.0 {
+        return bad("points_per_weight", "must be in (0, 100]");
+    }
+    if s.shown_threshold <= 0.0 {
+        return bad("shown_threshold", "must be positive");
+    }
+    if s.overdone_turn_share > 1.0 || s.caps_share > 1.0 {
+        return bad(
+            if s.caps_share > 1.0 {
+                "caps_share"
+            } else {
+                "overdone_turn_share"
+            },
+            "must be at most 1",
+        );
+    }
+    if s.overdone_repeat_turns < 2 {
+        return bad("overdone_repeat_turns", "must be at least 2");
+    }
+    if s.shouting_exclamations == 0 {
+        return bad("shouting_exclamations", "must be at least 1");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_keeps_real_doubles() {
+        assert_eq!(collapse_runs("heeeel", 2), "heel");
+        assert_eq!(collapse_runs("sooorry", 1), "sorry");
+        assert_eq!(collapse_runs("balennnn", 1), "balen");
+    }
+}

@@ -1,0 +1,366 @@
+//! Phrase matching over normalized tokens: one Aho-Corasick pass finds every
+//! lexicon phrase part; gapped phrases are chained within a sentence; then
+//! the modifiers a plain phrase list gets wrong are applied — negation scope,
+//! statements vs questions, quoted words — and intensifiers are noted.
+
+use super::lexicon::{Lexicon, NegationScope};
+use super::normalize::Normalized;
+use super::{Category, Signal};
+use crate::model::Party;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+struct Hit {
+    pattern: usize,
+    start: usize,
+    end: usize,
+    /// Token ranges of the phrase's own words (gaps lie between them).
+    parts: Vec<(usize, usize)>,
+}
+
+/// Words that are often written capitalized alone between commas but are not
+/// a customer's name ("Oké, ...", "Yes, ...").
+const NOT_NAMES: &[&str] = &[
+    "ok",
+    "oke",
+    "okay",
+    "ja",
+    "nee",
+    "nou",
+    "goed",
+    "prima",
+    "top",
+    "helder",
+    "fijn",
+    "dus",
+    "ah",
+    "oh",
+    "och",
+    "hm",
+    "hmm",
+    "yes",
+    "no",
+    "well",
+    "so",
+    "right",
+    "sure",
+    "great",
+    "thanks",
+    "bedankt",
+    "hoi",
+    "hallo",
+    "hi",
+    "hello",
+    "hey",
+    "sorry",
+    "oei",
+    "jeetje",
+    "tja",
+    "alright",
+    "perfect",
+    "perfect",
+    "super",
+    "mooi",
+    "klopt",
+    "inderdaad",
+    "indeed",
+    "absolutely",
+    "certainly",
+    "natuurlijk",
+    "zeker",
+    "excuses",
+    "dank",
+    "thank",
+    "please",
+    "alstublieft",
+    "alsjeblieft",
+    "graag",
+    "daarom",
+    "ook",
+    "also",
+    "unfortunately",
+    "helaas",
+    "wow",
+    "gosh",
+    "ach",
+    "echt",
+    "really",
+    "again",
+    "weer",
+];
+
+/// Discourse fillers that may precede a question opener in speech.
+const FILLERS: &[&str] = &[
+    "ja", "oke", "ok", "nou", "en", "dus", "dan", "goed", "prima", "so", "and", "right", "well",
+    "alright", "yes", "eh", "uh", "uhm", "hm", "euh", "now",
+];
+
+const TITLES: &[&str] = &[
+    "meneer", "mevrouw", "dhr", "mevr", "mr", "mrs", "ms", "miss", "heer", "mw", "mister", "madam",
+];
+
+pub(crate) struct TurnMatch {
+    pub signals: Vec<Signal>,
+    pub questions: u32,
+}
+
+fn token_at(n: &Normalized, byte: usize) -> Option<usize> {
+    n.tokens
+        .binary_search_by_key(&(byte as u32), |t| t.start)
+        .ok()
+}
+
+fn hits(n: &Normalized, lex: &Lexicon) -> Vec<Hit> {
+    let mut out = Vec::new();
+    let mut occurrences: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    let mut gapped: Vec<usize> = Vec::new();
+    for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
+        let part = m.pattern().as_usize();
+        let Some(start) = token_at(n, m.start() + 1) else {
+            continue;
+        };
+        let end = start + lex.part_len[part];
+        for &(pattern, pos) in &lex.part_patterns[part] {
+            if lex.patterns[pattern].parts.len() == 1 {
+                out.push(Hit {
+                    pattern,
+                    start,
+                    end,
+                    parts: Vec::new(),
+                });
+            } else if pos == 0 && !gapped.contains(&pattern) {
+                gapped.push(pattern);
+            }
+        }
+        if lex.part_patterns[part]
+            .iter()
+            .any(|&(p, _)| lex.patterns[p].parts.len() > 1)
+        {
+            occurrences.entry(part).or_default().push((start, end));
+        }
+    }
+    for pattern in gapped {
+        let parts = &lex.patterns[pattern].parts;
+        let Some(firsts) = occurrences.get(&parts[0]) else {
+            continue;
+        };
+        'first: for &(s0, e0) in firsts {
+            let sentence = n.tokens[s0].sentence;
+            let mut ranges = vec![(s0, e0)];
+            let mut cur = e0;
+            for part in &parts[1..] {
+                let Some(occ) = occurrences.get(part) else {
+                    continue 'first;
+                };
+                let next = occ
+                    .iter()
+                    .filter(|&&(s, _)| {
+                        s >= cur && s - cur <= lex.max_gap && n.tokens[s].sentence == sentence
+                    })
+                    .min_by_key(|&&(s, _)| s);
+                match next {
+                    Some(&(s, e)) => {
+                        ranges.push((s, e));
+                        cur = e;
+                    }
+                    None => continue 'first,
+                }
+            }
+            out.push(Hit {
+                pattern,
+                start: s0,
+                end: cur,
+                parts: ranges,
+            });
+        }
+    }
+    out
+}
+
+fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
+    n.tokens[a].sentence == n.tokens[b].sentence && n.tokens[a].clause == n.tokens[b].clause
+}
+
+fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) -> bool {
+    if scope == NegationScope::None {
+        return false;
+    }
+    // A negator inside a gap ("ik kan me niet voorstellen").
+    for w in hit.parts.windows(2) {
+        if (w[0].1..w[1].0).any(|i| lex.negators.contains(n.token_text(i))) {
+            return true;
+        }
+    }
+    for i in (hit.start.saturating_sub(lex.negation_before)..hit.start).rev() {
+        if !same_clause(n, i, hit.start) {
+            break;
+        }
+        if lex.negators.contains(n.token_text(i)) {
+            return true;
+        }
+    }
+    if scope == NegationScope::Both {
+        for i in hit.end..(hit.end + lex.negation_after).min(n.tokens.len()) {
+            if !same_clause(n, i, hit.end - 1) {
+                break;
+            }
+            if lex.negators.contains(n.token_text(i)) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn is_intensified(n: &Normalized, lex: &Lexicon, hit: &Hit) -> bool {
+    let s = &n.sentences[n.tokens[hit.start].sentence as usize];
+    if s.exclaim_run >= 2 {
+        return true;
+    }
+    let before = (hit.start.saturating_sub(2)..hit.start).filter(|&i| same_clause(n, i, hit.start));
+    let inside = hit.parts.windows(2).flat_map(|w| w[0].1..w[1].0);
+    before
+        .chain(inside)
+        .any(|i| lex.intensifiers.contains(n.token_text(i)))
+}
+
+/// Match one normalized message against the lexicon for `party`.
+pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMatch {
+    let mut kept: Vec<(Hit, bool)> = Vec::new();
+    let mut stock_question_sentences: Vec<u32> = Vec::new();
+    let mut opener_sentences: Vec<(u32, usize)> = Vec::new();
+    for hit in hits(n, lex) {
+        let pattern = &lex.patterns[hit.pattern];
+        let cat = pattern.category;
+        if (hit.start..hit.end).any(|i| n.tokens[i].quoted) {
+            continue; // the customer's (or anyone's) quoted words
+        }
+        match cat {
+            Category::StockQuestion => {
+                stock_question_sentences.push(n.tokens[hit.start].sentence);
+                continue;
+            }
+            Category::QuestionOpener => {
+                // Unpunctuated speech: an opener at the start of a clause,
+                // after at most one filler ("ja, wat is uw postcode").
+                let clause_start = |i: usize| i == 0 || !same_clause(n, i - 1, i);
+                let at_start = clause_start(hit.start)
+                    || (FILLERS.contains(&n.token_text(hit.start - 1))
+                        && clause_start(hit.start - 1));
+                if at_start {
+                    opener_sentences.push((n.tokens[hit.start].sentence, hit.start));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if cat.is_customer() != (party == Party::Customer) {
+            continue;
+        }
+        if cat.statement_only() && n.in_question_clause(hit.start) {
+            continue; // "Begrijp ik goed dat ...?" checks, it does not empathize
+        }
+        if is_negated(n, lex, &hit, pattern.negation) {
+            continue;
+        }
+        let intensified = cat.is_positive() && is_intensified(n, lex, &hit);
+        kept.push((hit, intensified));
+    }
+    // Within a category a phrase inside a longer matched phrase is the same
+    // signal ("het spijt me" in "het spijt me te horen").
+    let mut signals = Vec::new();
+    for (idx, (hit, intensified)) in kept.iter().enumerate() {
+        let cat = lex.patterns[hit.pattern].category;
+        let covered = kept.iter().enumerate().any(|(j, (o, _))| {
+            j != idx
+                && lex.patterns[o.pattern].category == cat
+                && o.start <= hit.start
+                && o.end >= hit.end
+                && (o.end - o.start > hit.end - hit.start
+                    || (o.end - o.start == hit.end - hit.start && j < idx))
+        });
+        if covered {
+            continue;
+        }
+        let pattern = &lex.patterns[hit.pattern];
+        signals.push(Signal {
+            category: cat,
+            phrase: pattern.key.clone(),
+            words: n.words(hit.start, hit.end),
+            weight: pattern.weight as f32,
+            intensified: *intensified,
+        });
+    }
+    let mut questions = 0;
+    if party == Party::Agent {
+        personalisation(n, lex, &mut signals);
+        for (si, s) in n.sentences.iter().enumerate() {
+            let si = si as u32;
+            if s.quoted || s.first == s.end {
+                continue;
+            }
+            // "wat vervelend" opens like a question ("wat ...") but exclaims.
+            let exclaims = |start: usize| kept.iter().any(|(h, _)| h.start == start);
+            let spoken_question = !s.terminated
+                && opener_sentences
+                    .iter()
+                    .any(|&(os, start)| os == si && !exclaims(start));
+            let question = s.question || spoken_question;
+            if question && !stock_question_sentences.contains(&si) {
+                questions += 1;
+            }
+        }
+    }
+    TurnMatch { signals, questions }
+}
+
+/// The customer's name: a title followed by a capitalized word ("meneer
+/// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
+/// name itself is not kept: no personal data in the engine's state.
+fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
+    let Some(pattern_weight) = lex
+        .patterns
+        .iter()
+        .find(|p| p.category == Category::Personalisation)
+        .map(|p| p.weight)
+    else {
+        return;
+    };
+    for i in 0..n.tokens.len() {
+        let t = &n.tokens[i];
+        if t.quoted {
+            continue;
+        }
+        let word = n.token_text(i);
+        let titled = TITLES.contains(&word)
+            && i + 1 < n.tokens.len()
+            && n.tokens[i + 1].capitalized
+            && n.tokens[i + 1].sentence == t.sentence;
+        let vocative = t.capitalized && {
+            let alone = (i == 0 || !same_clause(n, i - 1, i))
+                && (i + 1 == n.tokens.len() || !same_clause(n, i, i + 1));
+            let s = &n.sentences[t.sentence as usize];
+            alone
+                && s.end - s.first > 1
+                && word.len() >= 3
+                && word.chars().all(char::is_alphabetic)
+                && !NOT_NAMES.contains(&word)
+                && !lex.vocabulary.contains(word)
+                && !lex.spelling.contains_key(word)
+        };
+        if titled || vocative {
+            signals.push(Signal {
+                category: Category::Personalisation,
+                phrase: "(name)".to_string(),
+                words: if titled {
+                    format!("{word} (name)")
+                } else {
+                    "(name)".to_string()
+                },
+                weight: pattern_weight as f32,
+                intensified: false,
+            });
+            return;
+        }
+    }
+}

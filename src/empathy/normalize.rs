@@ -1,0 +1,656 @@
+//! Normalization of contact-center text into tokens the matcher can trust.
+//!
+//! Real messages are messy: e-mails carry quoted earlier mails, greetings and
+//! signatures that are not the agent's own words; chat has "snap t",
+//! "sorry!!", "ff", elongations and emoji; customers shout in capitals; quoted
+//! customer words are not the agent's empathy. This module strips the e-mail
+//! structure, folds case and diacritics (NFKD), rewrites chat spelling through
+//! the lexicon's spelling map, and records for every token its sentence,
+//! clause and whether it sits inside quotes.
+
+use super::lexicon::Lexicon;
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// A token produced by the spelling rewrite: borrowed from the lexicon or the
+/// folded word, or newly built (contractions, elongations).
+#[derive(Debug)]
+pub(crate) enum Folded<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+}
+
+impl Folded<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Folded::Borrowed(s) => s,
+            Folded::Owned(s) => s,
+        }
+    }
+}
+
+/// Case and diacritics folding of one character, appended to `out`.
+#[inline]
+fn fold_char(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    match c {
+        '\u{2019}' | '\u{2018}' | '\u{201B}' | '\u{00B4}' | '\u{0060}' | '\u{2032}' => {
+            out.push('\'')
+        }
+        'ß' => out.push_str("ss"),
+        'æ' | 'Æ' => out.push_str("ae"),
+        'œ' | 'Œ' => out.push_str("oe"),
+        'ø' | 'Ø' => out.push('o'),
+        'ł' | 'Ł' => out.push('l'),
+        'đ' | 'Đ' => out.push('d'),
+        _ => decompose_compatible(c, |d| {
+            if !is_combining_mark(d) {
+                for l in d.to_lowercase() {
+                    out.push(l);
+                }
+            }
+        }),
+    }
+}
+
+/// Lowercase, NFKD, diacritics removed.
+pub(crate) fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(
+        c,
+        '\'' | '\u{2019}' | '\u{2018}' | '\u{201B}' | '\u{00B4}' | '`'
+    )
+}
+
+/// Emoji that carry a feeling become pseudo-words the lexicons can list.
+fn emoji_word(c: char) -> Option<&'static str> {
+    Some(match c {
+        '😡' | '😠' | '🤬' | '👿' | '💢' | '🖕' => "emo_angry",
+        '😢' | '😭' | '😞' | '😔' | '☹' | '🙁' | '😩' | '😫' | '😤' | '😿' | '💔' => {
+            "emo_sad"
+        }
+        '❤' | '♥' | '💕' | '💖' | '💗' | '💓' | '😘' | '😍' | '🥰' | '😚' | '💋' | '🤗' | '😙'
+        | '💞' => "emo_love",
+        _ => return None,
+    })
+}
+
+/// Abbreviations whose trailing period does not end a sentence.
+fn is_abbreviation(word: &str) -> bool {
+    matches!(
+        word,
+        "dhr"
+            | "mevr"
+            | "mr"
+            | "mrs"
+            | "ms"
+            | "dr"
+            | "st"
+            | "nr"
+            | "no"
+            | "bijv"
+            | "ca"
+            | "evt"
+            | "vs"
+            | "etc"
+            | "incl"
+            | "excl"
+            | "tel"
+            | "ing"
+            | "ir"
+            | "mw"
+            | "hr"
+    )
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tok {
+    /// Byte range of the token in [`Normalized::text`].
+    pub start: u32,
+    pub end: u32,
+    /// Index into [`Normalized::surfaces`]: the word as written (folded).
+    pub surface: u32,
+    pub sentence: u32,
+    pub clause: u32,
+    pub quoted: bool,
+    pub capitalized: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sentence {
+    pub first: u32,
+    pub end: u32,
+    /// Ended with a `?`.
+    pub question: bool,
+    /// Ended with punctuation at all (voice transcripts often have none).
+    pub terminated: bool,
+    /// Longest run of `!` at its end.
+    pub exclaim_run: u32,
+    /// All its tokens were inside quotes.
+    pub quoted: bool,
+}
+
+/// One message, normalized.
+#[derive(Debug, Default)]
+pub(crate) struct Normalized {
+    /// Matching text: `" tok tok | tok "`; `|` separates sentences so no
+    /// phrase spans two of them.
+    pub text: String,
+    pub tokens: Vec<Tok>,
+    /// Folded surface words (before the spelling rewrite), for evidence.
+    pub folded: String,
+    pub surfaces: Vec<(u32, u32)>,
+    pub sentences: Vec<Sentence>,
+    pub letters: u32,
+    pub upper: u32,
+    pub exclamations: u32,
+    pub max_exclaim_run: u32,
+}
+
+impl Normalized {
+    pub fn token_text(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.text[t.start as usize..t.end as usize]
+    }
+
+    pub fn surface(&self, i: usize) -> &str {
+        let (a, b) = self.surfaces[i];
+        &self.folded[a as usize..b as usize]
+    }
+
+    /// Whether token `i` lies in the last clause of a sentence ending in `?`.
+    pub fn in_question_clause(&self, i: usize) -> bool {
+        let t = &self.tokens[i];
+        let s = &self.sentences[t.sentence as usize];
+        if !s.question {
+            return false;
+        }
+        let last = &self.tokens[s.end as usize - 1];
+        last.clause == t.clause
+    }
+
+    /// Surface words of tokens `a..b`, for evidence.
+    pub fn words(&self, a: usize, b: usize) -> String {
+        let mut out = String::new();
+        let mut last = u32::MAX;
+        for t in &self.tokens[a..b] {
+            if t.surface != last {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(self.surface(t.surface as usize));
+                last = t.surface;
+            }
+        }
+        out
+    }
+}
+
+/// Tokens of a lexicon phrase part, rewritten like message text.
+pub(crate) fn phrase_tokens(text: &str, lex: &Lexicon) -> Vec<String> {
+    let n = normalize_body(text, lex, false);
+    (0..n.tokens.len())
+        .map(|i| n.token_text(i).to_string())
+        .collect()
+}
+
+/// The agent's or customer's own words of a message: quoted earlier mails,
+/// `>` lines and signatures removed.
+pub(crate) fn strip_email<'t>(text: &'t str, lex: &Lexicon) -> std::borrow::Cow<'t, str> {
+    if !text.contains('\n') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let folded: Vec<String> = lines.iter().map(|l| fold(l.trim())).collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
+    for (i, l) in folded.iter().enumerate() {
+        if l.starts_with('>') {
+            continue;
+        }
+        if is_quote_header(&folded, i) || is_signature_start(l, lex) {
+            break;
+        }
+        kept.push(lines[i]);
+    }
+    std::borrow::Cow::Owned(kept.join("\n"))
+}
+
+fn words_of(line: &str) -> Vec<&str> {
+    line.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn is_quote_header(folded: &[String], i: usize) -> bool {
+    let l = folded[i].as_str();
+    let next = folded.get(i + 1).map(String::as_str).unwrap_or("");
+    // "Op 3 jun. 2024 om 10:12 schreef Jan <jan@x.nl>:", "On Mon, ... wrote:"
+    // (mail clients wrap these over two lines).
+    if l.starts_with("op ") || l.starts_with("on ") || l.starts_with("am ") || l.starts_with("le ")
+    {
+        let joined = format!("{l} {next}");
+        let has_verb = ["schreef", "wrote", "schrieb", "a ecrit"]
+            .iter()
+            .any(|v| joined.contains(v));
+        if has_verb && (l.ends_with(':') || next.ends_with(':')) {
+            return true;
+        }
+    }
+    if (l.starts_with('-') || l.starts_with('_') || l.starts_with("begin") || l.starts_with('='))
+        && [
+            "original message",
+            "oorspronkelijk bericht",
+            "origineel bericht",
+            "forwarded message",
+            "doorgestuurd bericht",
+            "reply message",
+        ]
+        .iter()
+        .any(|m| l.contains(m))
+    {
+        return true;
+    }
+    if l.len() >= 10 && l.chars().all(|c| c == '_') {
+        return true;
+    }
+    if l.starts_with("van:") || l.starts_with("from:") {
+        let heads = [
+            "verzonden:",
+            "sent:",
+            "datum:",
+            "date:",
+            "aan:",
+            "to:",
+            "onderwerp:",
+            "subject:",
+        ];
+        return folded[i + 1..]
+            .iter()
+            .take(4)
+            .any(|n| heads.iter().any(|h| n.starts_with(h)));
+    }
+    false
+}
+
+fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
+    if l == "--" || l == "-- " {
+        return true;
+    }
+    let words = words_of(l);
+    if words.is_empty() {
+        return false;
+    }
+    lex.closings.iter().any(|c| {
+        words.len() >= c.len()
+            && words.len() <= c.len() + 4
+            && words[..c.len()].iter().zip(c).all(|(a, b)| a == b)
+    })
+}
+
+/// Quote spans (byte ranges of the text between the quote marks).
+fn quote_spans(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut open_double: Option<usize> = None;
+    let mut open_single: Option<usize> = None;
+    let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        match c {
+            '"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => {
+                let closing = matches!(c, '\u{201D}' | '\u{00BB}' | '"');
+                match open_double {
+                    Some(start) if closing => {
+                        spans.push((start, i));
+                        open_double = None;
+                    }
+                    None if c != '\u{201D}' && c != '\u{00BB}' => {
+                        open_double = Some(i + c.len_utf8())
+                    }
+                    _ => {}
+                }
+            }
+            c if is_apostrophe(c) => {
+                let prev_alnum = k > 0 && alnum(k - 1);
+                let next_alnum = alnum(k + 1);
+                if prev_alnum && next_alnum {
+                    continue; // don't, auto's
+                }
+                if open_single.is_some() && !next_alnum && k > 0 && !chars[k - 1].1.is_whitespace()
+                {
+                    spans.push((open_single.unwrap_or(0), i));
+                    open_single = None;
+                } else if !prev_alnum && next_alnum && open_single.is_none() {
+                    // 't, 'k, 's, 'n, 'm are Dutch elisions, not quotes.
+                    let elision = !alnum(k + 2)
+                        && chars.get(k + 1).is_some_and(|(_, n)| {
+                            matches!(n, 't' | 'k' | 's' | 'n' | 'm' | 'T' | 'K' | 'S')
+                        });
+                    if !elision {
+                        open_single = Some(i + c.len_utf8());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
+struct Builder<'l> {
+    lex: &'l Lexicon,
+    n: Normalized,
+    sentence_open: bool,
+    clause: u32,
+    clause_has_tokens: bool,
+}
+
+impl<'l> Builder<'l> {
+    fn push_word(&mut self, raw: &str, quoted: bool, capitalized: bool, rewrite: bool) {
+        let mut word = fold(raw);
+        if word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1) {
+            word.retain(|c| c != '.');
+        }
+        if word.is_empty() {
+            return;
+        }
+        let start = self.n.folded.len() as u32;
+        self.n.folded.push_str(&word);
+        let surface = self.n.surfaces.len() as u32;
+        self.n.surfaces.push((start, self.n.folded.len() as u32));
+
+        if rewrite {
+            let lex = self.lex;
+            let mut out: Vec<Folded<'_>> = Vec::with_capacity(2);
+            lex.rewrite(&word, &mut out);
+            for t in &out {
+                self.push_token(t.as_str(), surface, quoted, capitalized);
+            }
+        } else {
+            self.push_token(&word, surface, quoted, capitalized);
+        }
+    }
+
+    fn push_token(&mut self, tok: &str, surface: u32, quoted: bool, capitalized: bool) {
+        if self.lex.clause_breaks.contains(tok) && self.clause_has_tokens {
+            self.clause += 1;
+            self.clause_has_tokens = false;
+        }
+        if !self.sentence_open {
+            self.n.text.push_str(" |");
+            self.n.sentences.push(Sentence {
+                first: self.n.tokens.len() as u32,
+                quoted: true,
+                ..Sentence::default()
+            });
+            self.sentence_open = true;
+        }
+        self.n.text.push(' ');
+        let start = self.n.text.len() as u32;
+        self.n.text.push_str(tok);
+        let sentence = self.n.sentences.len() as u32 - 1;
+        self.n.tokens.push(Tok {
+            start,
+            end: self.n.text.len() as u32,
+            surface,
+            sentence,
+            clause: self.clause,
+            quoted,
+            capitalized,
+        });
+        let s = self.n.sentences.last_mut().expect("sentence opened above");
+        s.end = self.n.tokens.len() as u32;
+        s.quoted &= quoted;
+        self.clause_has_tokens = true;
+    }
+
+    fn break_clause(&mut self) {
+        if self.clause_has_tokens {
+            self.clause += 1;
+            self.clause_has_tokens = false;
+        }
+    }
+
+    fn end_sentence(&mut self, question: bool, terminated: bool, exclaim_run: u32) {
+        if self.sentence_open {
+            if let Some(s) = self.n.sentences.last_mut() {
+                s.question = question;
+                s.terminated = terminated;
+                s.exclaim_run = exclaim_run;
+            }
+            self.sentence_open = false;
+        }
+        self.break_clause();
+    }
+}
+
+/// Normalize a message body (after [`strip_email`]).
+pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normalized {
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let spans = quote_spans(&chars);
+    let in_quote = |i: usize| spans.iter().any(|&(a, b)| i >= a && i < b);
+    let mut b = Builder {
+        lex,
+        n: Normalized {
+            text: String::with_capacity(body.len() + 16),
+            ..Normalized::default()
+        },
+        sentence_open: false,
+        clause: 0,
+        clause_has_tokens: false,
+    };
+    b.n.text.push(' ');
+    let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
+
+    let mut k = 0;
+    let mut last_word = String::new();
+    while k < chars.len() {
+        let (i, c) = chars[k];
+        // A word: letters and digits, internal apostrophes and periods
+        // ("don't", "a.u.b"), and Dutch elisions ("'t").
+        let starts_elision = is_apostrophe(c)
+            && !(k > 0 && alnum(k - 1))
+            && alnum(k + 1)
+            && !alnum(k + 2)
+            && !in_quote(i + c.len_utf8())
+            && {
+                let n = chars[k + 1].1;
+                matches!(n, 't' | 'k' | 's' | 'n' | 'm' | 'T' | 'K' | 'S')
+            };
+        if c.is_alphanumeric() || starts_elision {
+            let start = i;
+            let mut j = k + 1;
+            while j < chars.len() {
+                let cj = chars[j].1;
+                if cj.is_alphanumeric()
+                    || ((is_apostrophe(cj) || cj == '.' || cj == '-' || cj == '_')
+                        && alnum(j - 1)
+                        && alnum(j + 1))
+                {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let end = chars.get(j).map_or(body.len(), |(e, _)| *e);
+            let raw = &body[start..end];
+            let quoted = in_quote(start);
+            let mut first_upper = false;
+            let mut any_lower = false;
+            for ch in raw.chars().filter(|c| c.is_alphabetic()) {
+                if !quoted {
+                    b.n.letters += 1;
+                    if ch.is_uppercase() {
+                        b.n.upper += 1;
+                    }
+                }
+                any_lower |= ch.is_lowercase();
+            }
+            if let Some(ch) = raw.chars().find(|c| c.is_alphabetic()) {
+                first_upper = ch.is_uppercase();
+            }
+            // Hyphenated compounds ("na-vragen") are matched as their parts.
+            for part in raw.split('-').filter(|p| !p.is_empty()) {
+                b.push_word(part, quoted, first_upper && any_lower, rewrite);
+            }
+            last_word.clear();
+            last_word.push_str(&fold(raw));
+            k = j;
+            continue;
+        }
+        if let Some(w) = emoji_word(c) {
+            let quoted = in_quote(i);
+            b.push_word(w, quoted, false, false);
+            k += 1;
+            continue;
+        }
+        match c {
+            ':' | ';'
+                if matches!(chars.get(k + 1).map(|c| c.1), Some('(' | '['))
+                    || (matches!(chars.get(k + 1).map(|c| c.1), Some('-' | '\''))
+                        && matches!(chars.get(k + 2).map(|c| c.1), Some('(' | '['))) =>
+            {
+                // Text emoticons ":(", ":-(", ":'(".
+                b.push_word("emo_sad", in_quote(i), false, false);
+                k += if chars[k + 1].1 == '(' || chars[k + 1].1 == '[' {
+                    2
+                } else {
+                    3
+                };
+            }
+            '?' | '!' | '.' | '\u{2026}' | ';' | ':' => {
+                let mut j = k;
+                let (mut q, mut ex) = (false, 0u32);
+                while j < chars.len()
+                    && matches!(chars[j].1, '?' | '!' | '.' | '\u{2026}' | ';' | ':')
+                {
+                    q |= chars[j].1 == '?';
+                    ex += u32::from(chars[j].1 == '!');
+                    j += 1;
+                }
+                let only_period = j == k + 1 && c == '.';
+                let abbreviation = only_period
+                    && (is_abbreviation(&last_word)
+                        || last_word.chars().count() == 1
+                        || last_word.contains('.'));
+                let before_word =
+                    only_period && chars.get(j).is_some_and(|(_, n)| n.is_alphanumeric());
+                let colon_in_time = c == ':' && j == k + 1 && alnum(j) && k > 0 && alnum(k - 1);
+                b.n.exclamations += ex;
+                b.n.max_exclaim_run = b.n.max_exclaim_run.max(ex);
+                if !(abbreviation || before_word || colon_in_time) {
+                    b.end_sentence(q, true, ex);
+                }
+                k = j;
+            }
+            ',' | '(' | ')' | '\u{2013}' | '\u{2014}' | '-' | '/' => {
+                b.break_clause();
+                k += 1;
+            }
+            '\n' => {
+                // A hard-wrapped e-mail line continues its sentence; a new
+                // line starting with a capital, a digit or a bullet (or a blank
+                // line) starts a new one.
+                let mut j = k + 1;
+                let mut blank = false;
+                while j < chars.len() && chars[j].1.is_whitespace() {
+                    blank |= chars[j].1 == '\n';
+                    j += 1;
+                }
+                let next_starts = chars.get(j).is_none_or(|(_, n)| {
+                    n.is_uppercase() || n.is_numeric() || matches!(n, '-' | '*' | '\u{2022}')
+                });
+                if blank || next_starts {
+                    b.end_sentence(false, false, 0);
+                }
+                k += 1;
+            }
+            _ => k += 1,
+        }
+    }
+    b.end_sentence(false, false, 0);
+    b.n.text.push(' ');
+    b.n
+}
+
+/// Drop an opening greeting ("Beste meneer Jansen,", "Hi Sarah!") and a
+/// trailing sign-off clause: they are not the agent's own judgeable words.
+pub(crate) fn drop_greeting_and_closing(n: &mut Normalized, lex: &Lexicon) {
+    if n.tokens.is_empty() {
+        return;
+    }
+    let starts_with = |n: &Normalized, from: usize, phrase: &[String]| -> bool {
+        phrase.iter().enumerate().all(|(o, w)| {
+            from + o < n.tokens.len() && n.surface(n.tokens[from + o].surface as usize) == w
+        })
+    };
+    // Greeting: first clause of the first sentence, at most 5 words.
+    let first_clause = n.tokens[0].clause;
+    let first_sentence = n.tokens[0].sentence;
+    let clause_len = n
+        .tokens
+        .iter()
+        .take_while(|t| t.clause == first_clause && t.sentence == first_sentence)
+        .count();
+    let mut drop_front = 0;
+    if clause_len <= 5 && lex.greetings.iter().any(|g| starts_with(n, 0, g)) {
+        drop_front = clause_len;
+    }
+    // Closing: a clause starting with a sign-off with at most 4 words after it,
+    // at the very end.
+    let mut drop_from = n.tokens.len();
+    for i in (drop_front..n.tokens.len()).rev() {
+        if n.tokens.len() - i > 8 {
+            break;
+        }
+        let clause_start = i == 0 || n.tokens[i - 1].clause != n.tokens[i].clause;
+        if clause_start
+            && lex
+                .closings
+                .iter()
+                .any(|c| starts_with(n, i, c) && n.tokens.len() - i <= c.len() + 4)
+        {
+            drop_from = i;
+        }
+    }
+    if drop_front == 0 && drop_from == n.tokens.len() {
+        return;
+    }
+    // Rebuild the matching text without the dropped tokens.
+    let kept: Vec<Tok> = n.tokens[drop_front..drop_from].to_vec();
+    let old_text = std::mem::take(&mut n.text);
+    let old_sentences = std::mem::take(&mut n.sentences);
+    n.text.push(' ');
+    n.tokens.clear();
+    let mut last_sentence = u32::MAX;
+    for t in kept {
+        if t.sentence != last_sentence {
+            n.text.push_str(" |");
+            let mut s = old_sentences[t.sentence as usize];
+            s.first = n.tokens.len() as u32;
+            n.sentences.push(s);
+            last_sentence = t.sentence;
+        }
+        n.text.push(' ');
+        let start = n.text.len() as u32;
+        n.text.push_str(&old_text[t.start as usize..t.end as usize]);
+        let sentence = n.sentences.len() as u32 - 1;
+        n.tokens.push(Tok {
+            start,
+            end: n.text.len() as u32,
+            sentence,
+            ..t
+        });
+        if let Some(s) = n.sentences.last_mut() {
+            s.end = n.tokens.len() as u32;
+        }
+    }
+    n.text.push(' ');
+}

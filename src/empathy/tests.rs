@@ -1,0 +1,408 @@
+//! Unit tests: normalization, negation, quotes, boilerplate, lexicon
+//! validation and the examples table of `empathy.md`.
+
+use super::*;
+
+fn analyzer() -> Analyzer {
+    Analyzer::builtin()
+}
+
+fn turn(a: &Analyzer, lang: &str, party: Party, text: &str) -> TurnFeatures {
+    a.analyze_turn(lang, Channel::Chat, party, text)
+}
+
+/// Judge a conversation given as (party, text, raised_voice) turns.
+fn judge(lang: &str, turns: &[(Party, &str, bool)], disposition: Disposition) -> Judgement {
+    let a = analyzer();
+    let features: Vec<TurnFeatures> = turns
+        .iter()
+        .map(|(p, t, _)| turn(&a, lang, *p, t))
+        .collect();
+    let seg_turns = turns
+        .iter()
+        .zip(&features)
+        .enumerate()
+        .map(|(i, ((p, _, rv), f))| SegmentTurn {
+            message_index: i,
+            party: *p,
+            raised_voice: *rv,
+            features: f,
+        })
+        .collect();
+    a.judge_segment(&SegmentInput {
+        language: lang,
+        channel: Channel::Chat,
+        turns: seg_turns,
+        context_before: vec![],
+        disposition,
+        interruptions: 0,
+    })
+}
+
+fn agent_only(lang: &str, text: &str) -> Judgement {
+    judge(lang, &[(Party::Agent, text, false)], Disposition::Resolved)
+}
+
+fn cats(f: &TurnFeatures) -> Vec<Category> {
+    f.signals.iter().map(|s| s.category).collect()
+}
+
+const A: Party = Party::Agent;
+const C: Party = Party::Customer;
+
+#[test]
+fn builtin_lexicons_load() {
+    let a = analyzer();
+    assert!(a.supports("nl") && a.supports("en") && !a.supports("de"));
+}
+
+#[test]
+fn folds_case_diacritics_and_punctuation() {
+    let a = analyzer();
+    for text in [
+        "Ik begríjp het.",
+        "IK BEGRIJP HET",
+        "ik   begrijp het!!",
+        "Ik begrĳp het",
+    ] {
+        assert!(
+            cats(&turn(&a, "nl", A, text)).contains(&Category::Understanding),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn chat_spelling_is_rewritten() {
+    let a = analyzer();
+    assert!(
+        cats(&turn(&a, "nl", A, "snap t helemaal")).is_empty()
+            || cats(&turn(&a, "nl", A, "ik snap t helemaal")).contains(&Category::Understanding)
+    );
+    assert!(
+        cats(&turn(&a, "nl", A, "k snap t, ik zoek t ff voor je uit"))
+            .contains(&Category::Ownership)
+    );
+    let sorry = turn(&a, "en", A, "sooo sorry!!");
+    assert!(sorry
+        .signals
+        .iter()
+        .any(|s| s.category == Category::Acknowledgement && s.intensified));
+    assert!(cats(&turn(&a, "en", A, "im sorry to hear that")).contains(&Category::Acknowledgement));
+    assert!(cats(&turn(&a, "en", A, "dont worry, ill sort it")).contains(&Category::Reassurance));
+}
+
+#[test]
+fn negation_cancels_understanding() {
+    let a = analyzer();
+    assert!(!cats(&turn(&a, "nl", A, "Ik begrijp niet wat u bedoelt."))
+        .contains(&Category::Understanding));
+    assert!(!cats(&turn(&a, "nl", A, "Ik begrijp het niet.")).contains(&Category::Understanding));
+    assert!(
+        !cats(&turn(&a, "en", A, "I don't understand what you mean."))
+            .contains(&Category::Understanding)
+    );
+    assert!(
+        !cats(&turn(&a, "en", A, "I do not understand why you called."))
+            .contains(&Category::Understanding)
+    );
+    assert!(cats(&turn(
+        &a,
+        "nl",
+        A,
+        "Ik begrijp heel goed dat dit vervelend is."
+    ))
+    .contains(&Category::Understanding));
+    assert!(cats(&turn(
+        &a,
+        "en",
+        A,
+        "I completely understand, that is not what you expected."
+    ))
+    .contains(&Category::Understanding));
+    // A negator that belongs to the phrase does not cancel it.
+    assert!(
+        cats(&turn(&a, "en", A, "Don't worry, we'll get this sorted."))
+            .contains(&Category::Reassurance)
+    );
+}
+
+#[test]
+fn questions_are_not_statements() {
+    let a = analyzer();
+    let f = turn(
+        &a,
+        "nl",
+        A,
+        "Begrijp ik goed dat u al twee keer gebeld heeft?",
+    );
+    assert!(!cats(&f).contains(&Category::Understanding));
+    assert!(f.is_question);
+    let f = turn(&a, "en", A, "Order number?");
+    assert!(f.is_question && f.signals.is_empty());
+    let f = turn(&a, "en", A, "Is there anything else I can help you with?");
+    assert!(
+        !f.is_question,
+        "stock closing questions are not genuine questions"
+    );
+    // Voice transcripts without punctuation.
+    let f = a.analyze_turn("nl", Channel::Voice, A, "kunt u mij uw postcode geven");
+    assert!(f.is_question);
+    let f = a.analyze_turn("nl", Channel::Voice, A, "wat vervelend voor u");
+    assert!(!f.is_question);
+}
+
+#[test]
+fn quoted_customer_words_do_not_count() {
+    let a = analyzer();
+    let f = turn(
+        &a,
+        "nl",
+        A,
+        "U schreef: \"wat vervelend dat niemand reageert\". Uw pakket is verzonden.",
+    );
+    assert!(!cats(&f).contains(&Category::Acknowledgement), "{f:?}");
+    let f = turn(
+        &a,
+        "en",
+        A,
+        "You said 'I'm sorry to hear that' was all we ever say. Your refund is processed.",
+    );
+    assert!(!cats(&f).contains(&Category::Acknowledgement), "{f:?}");
+    // Apostrophes are not quotes.
+    let f = turn(
+        &a,
+        "en",
+        A,
+        "I'm sorry, that's not what you expected, it's frustrating.",
+    );
+    assert!(cats(&f).contains(&Category::Acknowledgement));
+}
+
+#[test]
+fn email_boilerplate_and_quoted_mails_are_dropped() {
+    let a = analyzer();
+    let mail = "Beste meneer Jansen,\n\nUw nieuwe pas is vandaag verstuurd.\n\nMet vriendelijke groet,\nSanne de Vries\nKlantenservice\n\nOp 3 mei 2024 om 10:12 schreef J. Jansen <j@example.nl>:\n> Wat vervelend dat ik steeds geen antwoord krijg. Ik begrijp er niks van.\n";
+    let f = a.analyze_turn("nl", Channel::Email, A, mail);
+    assert!(f.has_text);
+    assert!(f.signals.is_empty(), "{f:?}");
+    let mail = "Hi Sarah,\n\nYour order has shipped.\n\nKind regards,\nTom\n\nOn Mon, 3 Jun 2024 at 10:12, Sarah <s@example.com> wrote:\n> I'm so sorry to bother you but I'm really worried.\n";
+    let f = a.analyze_turn("en", Channel::Email, A, mail);
+    assert!(f.signals.is_empty(), "{f:?}");
+    let mail = "Thanks for waiting.\n\n-----Original Message-----\nFrom: Sarah\nSent: Monday\nI understand completely.";
+    assert!(a
+        .analyze_turn("en", Channel::Email, A, mail)
+        .signals
+        .is_empty());
+    // Only a signature: nothing to judge.
+    let f = a.analyze_turn("nl", Channel::Email, A, "Met vriendelijke groet,\nSanne");
+    assert!(!f.has_text);
+}
+
+#[test]
+fn caps_and_exclamations_are_counted() {
+    let a = analyzer();
+    let f = turn(&a, "nl", C, "DIT IS DE DERDE KEER DAT IK BEL!!!");
+    assert!(f.all_caps && f.max_exclamation_run == 3);
+    let f = turn(&a, "nl", C, "Mijn pakket is er nog niet, via PostNL.");
+    assert!(!f.all_caps);
+}
+
+#[test]
+fn turn_features_survive_postcard() {
+    let a = analyzer();
+    let f = turn(
+        &a,
+        "nl",
+        A,
+        "Wat vervelend! Ik ga het voor u uitzoeken, meneer Jansen.",
+    );
+    let bytes = postcard::to_allocvec(&f).expect("serialize");
+    let back: TurnFeatures = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(f, back);
+    assert!(
+        !f.signals.iter().any(|s| s.words.contains("jansen")),
+        "no names in state"
+    );
+}
+
+#[test]
+fn lexicon_errors_name_file_and_line() {
+    let good = BUILTIN[0].1;
+    let bad_category = good.replacen(
+        "category = \"acknowledgement\"",
+        "category = \"acknowledgment\"",
+        1,
+    );
+    let err = Analyzer::validate_lexicon("nl.toml", &bad_category)
+        .unwrap_err()
+        .to_string();
+    let line = good
+        .lines()
+        .position(|l| l.contains("category = \"acknowledgement\""))
+        .unwrap()
+        + 1;
+    assert!(
+        err.starts_with("nl.toml: ")
+            && err.contains(&format!("line {line}"))
+            && err.contains("unknown category"),
+        "{err}"
+    );
+
+    let syntax = good.replacen("weight = 1.0", "weight = ", 1);
+    let err = Analyzer::validate_lexicon("nl.toml", &syntax)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nl.toml: line "), "{err}");
+
+    let dup = good.replacen(
+        "\"wat vervelend\", ",
+        "\"wat vervelend\", \"Wat vervélend\", ",
+        1,
+    );
+    let err = Analyzer::validate_lexicon("nl.toml", &dup)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("appears twice"), "{err}");
+
+    let wrong_lang = Analyzer::validate_lexicon("en.toml", good)
+        .unwrap_err()
+        .to_string();
+    assert!(wrong_lang.contains("does not match"), "{wrong_lang}");
+
+    let dir = std::env::temp_dir().join(format!("empathy-lex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("nl.toml"), &bad_category).unwrap();
+    let err = Analyzer::load_dir(&dir).unwrap_err().to_string();
+    assert!(err.contains("nl.toml: line "), "{err}");
+    std::fs::write(dir.join("nl.toml"), good).unwrap();
+    assert!(Analyzer::load_dir(&dir).unwrap().supports("nl"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn detects_language() {
+    let a = analyzer();
+    assert_eq!(a.detect_language("Wat vervelend dat uw pakket nog steeds niet is aangekomen, ik ga het voor u uitzoeken.").as_deref(), Some("nl"));
+    assert_eq!(a.detect_language("I'm so sorry your parcel still hasn't arrived, I will look into it for you right away.").as_deref(), Some("en"));
+}
+
+// ------------------------------------------------------------ empathy.md examples
+
+#[test]
+fn example_acknowledgement_and_ownership() {
+    let j = agent_only("nl", "Wat vervelend dat uw pakket na vijf weken nog niet binnen is. Ik ga het nu voor u navragen bij de vervoerder.");
+    assert!(j.empathy_shown && !j.empathy_overdone && !j.pity);
+    assert!(j
+        .evidence
+        .iter()
+        .any(|e| e.category == "acknowledgement" && e.words.contains("wat vervelend")));
+    assert!(j.evidence.iter().any(|e| e.category == "ownership"));
+}
+
+#[test]
+fn example_negation() {
+    assert!(!agent_only("nl", "Ik begrijp niet wat u bedoelt.").empathy_shown);
+}
+
+#[test]
+fn example_question_without_empathy() {
+    let j = agent_only("en", "Order number?");
+    assert!(!j.empathy_shown && j.questions_asked);
+}
+
+#[test]
+fn example_pity() {
+    let j = agent_only("nl", "Ach gossie, arm kind, dat is ook wat.");
+    assert!(!j.empathy_shown && j.pity);
+}
+
+#[test]
+fn example_english_understanding() {
+    let j = agent_only(
+        "en",
+        "I completely understand how frustrating this must be, and I'm going to fix it today.",
+    );
+    assert!(j.empathy_shown && j.empathy_score >= 80, "{j:?}");
+}
+
+#[test]
+fn example_overdone_seed_000() {
+    let j = judge(
+        "nl",
+        &[
+            (
+                C,
+                "Mijn pakketje is na bijna vijf weken nog steeds niet aangekomen.",
+                false,
+            ),
+            (A, "Wat vervelend!", false),
+            (C, "Ja, ik ben zwanger en heb de kleding echt nodig.", false),
+            (A, "Wat vervelend zeg!", false),
+            (C, "Kunt u zien waar het is?", false),
+            (A, "Nou, ik hoop dat het allemaal goed komt meid!", false),
+        ],
+        Disposition::Unresolved,
+    );
+    assert!(
+        j.empathy_shown && j.empathy_overdone && j.empathy_opportunity && !j.empathy_missed,
+        "{j:?}"
+    );
+}
+
+#[test]
+fn example_hostile_defused_seed_004() {
+    let j = judge(
+        "nl",
+        &[
+            (C, "DIT IS DE DERDE KEER DAT IK BEL!!!", false),
+            (
+                A,
+                "Ik hoor dat u boos bent, en dat begrijp ik. Wat kan ik vandaag voor u regelen?",
+                false,
+            ),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(
+        j.empathy_shown
+            && j.hostile_customer
+            && j.hostile_defused
+            && j.questions_asked
+            && j.empathy_opportunity,
+        "{j:?}"
+    );
+}
+
+#[test]
+fn hostile_not_defused_when_agent_counter_attacks() {
+    let j = judge(
+        "en",
+        &[
+            (C, "You are a bunch of useless idiots", true),
+            (
+                A,
+                "Calm down, sir. As I said, there is nothing I can do.",
+                false,
+            ),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(
+        j.hostile_customer && !j.hostile_defused && !j.empathy_shown && j.empathy_missed,
+        "{j:?}"
+    );
+}
+
+#[test]
+fn no_agent_text_is_not_scored() {
+    let j = judge(
+        "nl",
+        &[
+            (C, "Hallo?", false),
+            (A, "Met vriendelijke groet,\nSanne", false),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(!j.empathy_scored && !j.empathy_shown && !j.empathy_missed);
+}

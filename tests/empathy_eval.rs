@@ -1,0 +1,219 @@
+//! Evaluates the empathy analyzer on the labelled development set
+//! `tests/data/empathy_dev.jsonl`: prints precision, recall and F1 per
+//! judgement and fails when empathy_shown F1 < 0.85 or any other judgement's
+//! F1 < 0.75.
+
+use contact_kpi::empathy::{Analyzer, SegmentInput, SegmentTurn, TurnFeatures};
+use contact_kpi::model::{Channel, Disposition, Party};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+struct Turn {
+    party: Party,
+    text: String,
+    #[serde(default)]
+    raised_voice: bool,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    id: String,
+    language: String,
+    channel: Channel,
+    disposition: Disposition,
+    turns: Vec<Turn>,
+    labels: BTreeMap<String, bool>,
+}
+
+const JUDGEMENTS: &[&str] = &[
+    "empathy_shown",
+    "empathy_overdone",
+    "pity",
+    "questions_asked",
+    "empathy_opportunity",
+    "empathy_missed",
+    "hostile_customer",
+    "hostile_defused",
+];
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: u32,
+    fp: u32,
+    fn_: u32,
+    tn: u32,
+}
+
+impl Counts {
+    fn precision(self) -> f64 {
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            f64::from(self.tp) / f64::from(self.tp + self.fp)
+        }
+    }
+    fn recall(self) -> f64 {
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            f64::from(self.tp) / f64::from(self.tp + self.fn_)
+        }
+    }
+    fn f1(self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+fn load() -> Vec<Item> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/empathy_dev.jsonl");
+    let text = std::fs::read_to_string(path).expect("read the development set");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}:{}: {e}", i + 1)))
+        .collect()
+}
+
+fn get(j: &contact_kpi::empathy::Judgement, name: &str) -> bool {
+    match name {
+        "empathy_shown" => j.empathy_shown,
+        "empathy_overdone" => j.empathy_overdone,
+        "pity" => j.pity,
+        "questions_asked" => j.questions_asked,
+        "empathy_opportunity" => j.empathy_opportunity,
+        "empathy_missed" => j.empathy_missed,
+        "hostile_customer" => j.hostile_customer,
+        "hostile_defused" => j.hostile_defused,
+        other => panic!("unknown judgement {other}"),
+    }
+}
+
+#[test]
+fn development_set_meets_the_f1_bar() {
+    let analyzer = Analyzer::builtin();
+    let items = load();
+    let mut counts: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut by_lang: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut errors: Vec<String> = Vec::new();
+    let verbose = std::env::var_os("EMPATHY_EVAL_VERBOSE").is_some();
+    for item in &items {
+        let features: Vec<TurnFeatures> = item
+            .turns
+            .iter()
+            .map(|t| analyzer.analyze_turn(&item.language, item.channel, t.party, &t.text))
+            .collect();
+        let turns = item
+            .turns
+            .iter()
+            .zip(&features)
+            .enumerate()
+            .map(|(i, (t, f))| SegmentTurn {
+                message_index: i,
+                party: t.party,
+                raised_voice: t.raised_voice,
+                features: f,
+            })
+            .collect();
+        let seg = SegmentInput {
+            language: &item.language,
+            channel: item.channel,
+            turns,
+            context_before: vec![],
+            disposition: item.disposition,
+            interruptions: 0,
+        };
+        let j = analyzer.judge_segment(&seg);
+        assert!(
+            j.empathy_scored,
+            "{}: every development segment has agent text",
+            item.id
+        );
+        for name in JUDGEMENTS {
+            let expected = *item
+                .labels
+                .get(*name)
+                .unwrap_or_else(|| panic!("{}: label {name} missing", item.id));
+            let got = get(&j, name);
+            let c = counts.entry(name).or_default();
+            match (expected, got) {
+                (true, true) => c.tp += 1,
+                (false, true) => c.fp += 1,
+                (true, false) => c.fn_ += 1,
+                (false, false) => c.tn += 1,
+            }
+            if *name == "empathy_shown" {
+                let l = by_lang.entry(item.language.clone()).or_default();
+                match (expected, got) {
+                    (true, true) => l.tp += 1,
+                    (false, true) => l.fp += 1,
+                    (true, false) => l.fn_ += 1,
+                    (false, false) => l.tn += 1,
+                }
+            }
+            if expected != got {
+                errors.push(format!(
+                    "{} {name}: expected {expected}, got {got}",
+                    item.id
+                ));
+                if verbose {
+                    errors.push(format!(
+                        "    evidence: {:?}",
+                        j.evidence
+                            .iter()
+                            .map(|e| format!("{}:{}:{}", e.category, e.words, e.message_index))
+                            .collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+    }
+    println!("empathy development set: {} segments", items.len());
+    println!(
+        "{:<22} {:>5} {:>5} {:>5} {:>5}  {:>9} {:>9} {:>9}",
+        "judgement", "tp", "fp", "fn", "tn", "precision", "recall", "f1"
+    );
+    for name in JUDGEMENTS {
+        let c = counts[name];
+        println!(
+            "{:<22} {:>5} {:>5} {:>5} {:>5}  {:>9.3} {:>9.3} {:>9.3}",
+            name,
+            c.tp,
+            c.fp,
+            c.fn_,
+            c.tn,
+            c.precision(),
+            c.recall(),
+            c.f1()
+        );
+    }
+    for (lang, c) in &by_lang {
+        println!(
+            "empathy_shown [{lang}]  P {:.3}  R {:.3}  F1 {:.3}",
+            c.precision(),
+            c.recall(),
+            c.f1()
+        );
+    }
+    if verbose {
+        for e in &errors {
+            println!("{e}");
+        }
+    }
+    assert!(
+        items.len() >= 300,
+        "the development set needs at least 300 segments, has {}",
+        items.len()
+    );
+    let shown = counts["empathy_shown"].f1();
+    assert!(shown >= 0.85, "empathy_shown F1 {shown:.3} < 0.85");
+    for name in JUDGEMENTS.iter().filter(|n| **n != "empathy_shown") {
+        let f1 = counts[name].f1();
+        assert!(f1 >= 0.75, "{name} F1 {f1:.3} < 0.75");
+    }
+}
