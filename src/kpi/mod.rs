@@ -112,9 +112,20 @@ impl Engine {
     }
 
     /// Moves event time forward to the newest event seen: closes windows,
-    /// times out idle contacts, forgets expired history.
+    /// times out idle contacts, forgets expired history. Right for one
+    /// ordered stream; a shell reading several partitions uses
+    /// [`Engine::advance_to`] with the slowest active partition's time.
     pub fn advance(&mut self) {
-        let Some(now) = self.state.max_event_ts else { return };
+        if let Some(now) = self.state.max_event_ts {
+            self.advance_to(now);
+        }
+    }
+
+    /// Moves event time to `watermark` (never beyond the newest event seen):
+    /// no event older than it is expected any more, except late ones.
+    pub fn advance_to(&mut self, watermark: Timestamp) {
+        let Some(max) = self.state.max_event_ts else { return };
+        let now = watermark.min(max);
         let st = &mut self.state;
         st.assembler.expire(&self.settings, now, &mut st.counters);
         let lateness = chrono::Duration::from_std(self.settings.allowed_lateness).unwrap_or_default();

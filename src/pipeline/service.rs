@@ -16,7 +16,7 @@ use crate::empathy::Analyzer;
 use crate::http::{self, HttpState};
 use crate::kpi::{AggregateUpdate, Engine};
 use crate::metrics::Metrics;
-use crate::model::{decode_event, DecodeError};
+use crate::model::{decode_event, DecodeError, Timestamp};
 use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -35,6 +35,9 @@ use tokio::sync::oneshot;
 
 /// Outstanding deliveries above which consumption waits (back-pressure).
 const MAX_IN_FLIGHT: usize = 20_000;
+
+/// A partition without records for this long no longer holds event time back.
+const PARTITION_IDLE_AFTER: Duration = Duration::from_secs(5);
 
 /// A service started in the background (tests, embedding).
 pub struct RunningService {
@@ -89,6 +92,8 @@ struct Shell {
     in_flight: VecDeque<DeliveryFuture>,
     delivery_failed: bool,
     offsets: BTreeMap<i32, i64>,
+    /// Per partition: newest event time and when a record last arrived.
+    partition_time: BTreeMap<i32, (Timestamp, Instant)>,
     checkpoint_path: PathBuf,
     oldest_unpublished: Option<Instant>,
 }
@@ -166,6 +171,7 @@ async fn consume_loop(
         in_flight: VecDeque::new(),
         delivery_failed: false,
         offsets,
+        partition_time: BTreeMap::new(),
         checkpoint_path,
         oldest_unpublished: None,
     };
@@ -243,6 +249,8 @@ impl Shell {
         );
         match decoded {
             Ok(event) => {
+                let entry = self.partition_time.entry(partition).or_insert((event.ts, Instant::now()));
+                *entry = (entry.0.max(event.ts), Instant::now());
                 for fact in self.engine.apply(event) {
                     self.metrics.observe_fact(&fact);
                 }
@@ -333,9 +341,21 @@ impl Shell {
         }
     }
 
+    /// Event time of the input as a whole: the slowest partition that is
+    /// still delivering. A partition with nothing new for
+    /// `PARTITION_IDLE_AFTER` has caught up and no longer holds time back, so
+    /// an idle partition cannot keep every window open; while a backlog is
+    /// read, a partition read ahead cannot time out another's contacts.
+    fn watermark(&self) -> Option<Timestamp> {
+        let active = self.partition_time.values().filter(|(_, seen)| seen.elapsed() < PARTITION_IDLE_AFTER);
+        active.map(|(ts, _)| *ts).min().or_else(|| self.partition_time.values().map(|(ts, _)| *ts).max())
+    }
+
     /// Advances event time and publishes the aggregates that changed.
     async fn emit(&mut self) {
-        self.engine.advance();
+        if let Some(w) = self.watermark() {
+            self.engine.advance_to(w);
+        }
         let updates = self.engine.take_updates();
         if !updates.is_empty() {
             let topic = self.config.raw.topics.aggregates.clone();

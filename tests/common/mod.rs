@@ -2,6 +2,8 @@
 //! storage), unique topic names per test, and helpers to produce and read.
 #![allow(dead_code)]
 
+pub mod naive;
+
 use contact_kpi::config::Config;
 use contact_kpi::model::ContactEvent;
 use rdkafka::consumer::{BaseConsumer, Consumer};
