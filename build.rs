@@ -11,9 +11,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(files, ["proto"])?;
     prost_build::Config::new()
         // Aggregates and alerts are also published as JSON with the same field names.
-        .type_attribute(".contactkpi.v1.KpiAggregate", "#[derive(serde::Serialize, serde::Deserialize)]")
-        .type_attribute(".contactkpi.v1.OrdinalCounts", "#[derive(serde::Serialize, serde::Deserialize)]")
-        .type_attribute(".contactkpi.v1.KpiAlert", "#[derive(serde::Serialize, serde::Deserialize)]")
+        .type_attribute(
+            ".contactkpi.v1.KpiAggregate",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
+        .type_attribute(
+            ".contactkpi.v1.OrdinalCounts",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
+        .type_attribute(
+            ".contactkpi.v1.KpiAlert",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
         .btree_map([".contactkpi.v1.KpiAggregate.empathy_by_ordinal"])
         .compile_fds(descriptors)?;
     Ok(())

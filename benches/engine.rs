@@ -12,8 +12,17 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use std::sync::Arc;
 
 fn events(n: usize) -> Vec<ContactEvent> {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z").unwrap().to_utc();
-    Simulator::new(SimConfig { agents: 25, seed: 3, start, contacts_per_hour: 600.0 }).take(n).collect()
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z")
+        .unwrap()
+        .to_utc();
+    Simulator::new(SimConfig {
+        agents: 25,
+        seed: 3,
+        start,
+        contacts_per_hour: 600.0,
+    })
+    .take(n)
+    .collect()
 }
 
 fn without_text(events: &[ContactEvent]) -> Vec<ContactEvent> {
@@ -42,8 +51,10 @@ fn report_memory() {
     let settings = Config::default().engine;
     let analyzer = Arc::new(Analyzer::builtin());
     // Open contacts: every event except the endings.
-    let evs: Vec<ContactEvent> =
-        events(200_000).into_iter().filter(|e| !matches!(e.kind, EventKind::ContactEnded { .. })).collect();
+    let evs: Vec<ContactEvent> = events(200_000)
+        .into_iter()
+        .filter(|e| !matches!(e.kind, EventKind::ContactEnded { .. }))
+        .collect();
     let before = resident_bytes().unwrap_or(0);
     let mut engine = Engine::new(settings.clone(), analyzer.clone());
     for e in evs {
@@ -59,9 +70,17 @@ fn report_memory() {
     );
     drop(engine);
     // Window aggregates: many agents over many hours.
-    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z").unwrap().to_utc();
-    let evs: Vec<ContactEvent> =
-        Simulator::new(SimConfig { agents: 500, seed: 9, start, contacts_per_hour: 3000.0 }).take(300_000).collect();
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z")
+        .unwrap()
+        .to_utc();
+    let evs: Vec<ContactEvent> = Simulator::new(SimConfig {
+        agents: 500,
+        seed: 9,
+        start,
+        contacts_per_hour: 3000.0,
+    })
+    .take(300_000)
+    .collect();
     let mut engine = Engine::new(settings, analyzer);
     for e in &evs {
         engine.apply(e.clone());
@@ -83,7 +102,10 @@ fn throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     group.throughput(Throughput::Elements(with_text.len() as u64));
-    for (name, evs) in [("events_with_text", &with_text), ("events_without_text", &no_text)] {
+    for (name, evs) in [
+        ("events_with_text", &with_text),
+        ("events_without_text", &no_text),
+    ] {
         group.bench_function(name, |b| {
             b.iter_batched(
                 || (Engine::new(settings.clone(), analyzer.clone()), evs.clone()),

@@ -22,7 +22,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), message: message.into() }
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,14 +165,18 @@ impl<T: Copy> PerChannel<T> {
 }
 
 /// A tumbling window size: fixed length, or whole local calendar days.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct WindowSpec {
     /// As configured and as it appears in keys: "1h", "1d", "15m".
     pub name: String,
     pub kind: WindowKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum WindowKind {
     /// Fixed length in milliseconds, aligned to local midnight of the zone.
     Fixed(i64),
@@ -238,10 +245,12 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-        let timezone: Tz = raw
-            .timezone
-            .parse()
-            .map_err(|_| invalid("timezone", format!("`{}` is not an IANA time zone", raw.timezone)))?;
+        let timezone: Tz = raw.timezone.parse().map_err(|_| {
+            invalid(
+                "timezone",
+                format!("`{}` is not an IANA time zone", raw.timezone),
+            )
+        })?;
         if raw.windows.is_empty() {
             return Err(invalid("windows", "at least one window size is needed"));
         }
@@ -266,11 +275,23 @@ impl Config {
             email: dur("service_level.email", &raw.service_level.email)?,
         };
         let idle_timeout = PerChannel {
-            voice: dur("contacts.idle_timeout_voice", &raw.contacts.idle_timeout_voice)?,
-            chat: dur("contacts.idle_timeout_chat", &raw.contacts.idle_timeout_chat)?,
-            email: dur("contacts.idle_timeout_email", &raw.contacts.idle_timeout_email)?,
+            voice: dur(
+                "contacts.idle_timeout_voice",
+                &raw.contacts.idle_timeout_voice,
+            )?,
+            chat: dur(
+                "contacts.idle_timeout_chat",
+                &raw.contacts.idle_timeout_chat,
+            )?,
+            email: dur(
+                "contacts.idle_timeout_email",
+                &raw.contacts.idle_timeout_email,
+            )?,
         };
-        let finished_retention = dur("contacts.finished_retention", &raw.contacts.finished_retention)?;
+        let finished_retention = dur(
+            "contacts.finished_retention",
+            &raw.contacts.finished_retention,
+        )?;
         let repeat_period = dur("resolution.repeat_period", &raw.resolution.repeat_period)?;
         let allowed_lateness = parse_duration(&raw.windows_state.allowed_lateness)
             .map_err(|m| invalid("windows_state.allowed_lateness", m))?;
@@ -281,14 +302,18 @@ impl Config {
                 "must be at least resolution.repeat_period, or repeat contacts could not revise their window",
             ));
         }
-        let emit_interval =
-            parse_duration(&raw.output.emit_interval).map_err(|m| invalid("output.emit_interval", m))?;
-        let checkpoint_interval = dur("pipeline.checkpoint_interval", &raw.pipeline.checkpoint_interval)?;
-        let http_listen: SocketAddr = raw
-            .http
-            .listen
-            .parse()
-            .map_err(|_| invalid("http.listen", format!("`{}` is not host:port", raw.http.listen)))?;
+        let emit_interval = parse_duration(&raw.output.emit_interval)
+            .map_err(|m| invalid("output.emit_interval", m))?;
+        let checkpoint_interval = dur(
+            "pipeline.checkpoint_interval",
+            &raw.pipeline.checkpoint_interval,
+        )?;
+        let http_listen: SocketAddr = raw.http.listen.parse().map_err(|_| {
+            invalid(
+                "http.listen",
+                format!("`{}` is not host:port", raw.http.listen),
+            )
+        })?;
         for (key, v) in [
             ("kafka.brokers", &raw.kafka.brokers),
             ("kafka.group_id", &raw.kafka.group_id),
@@ -309,7 +334,10 @@ impl Config {
             return Err(invalid("kafka.replication_factor", "must be at least 1"));
         }
         if raw.input.max_record_bytes == 0 {
-            return Err(invalid("input.max_record_bytes", "must be greater than zero"));
+            return Err(invalid(
+                "input.max_record_bytes",
+                "must be greater than zero",
+            ));
         }
         let mut kafka_properties = BTreeMap::new();
         flatten_properties("", &raw.kafka.properties, &mut kafka_properties);
@@ -327,7 +355,14 @@ impl Config {
             window_retention,
             customer_key,
         };
-        Ok(Config { raw, engine, http_listen, emit_interval, checkpoint_interval, kafka_properties })
+        Ok(Config {
+            raw,
+            engine,
+            http_listen,
+            emit_interval,
+            checkpoint_interval,
+            kafka_properties,
+        })
     }
 }
 
@@ -346,7 +381,11 @@ fn flatten_properties(
     out: &mut BTreeMap<String, String>,
 ) {
     for (k, v) in map {
-        let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             serde_json::Value::Object(inner) => flatten_properties(&name, inner, out),
             serde_json::Value::String(s) => {
@@ -368,13 +407,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total_ms: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!("`{s}` is not a duration like 20s, 15m, 1h or 7d"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{s}`: number too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{s}`: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit_ms = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,
@@ -401,21 +446,34 @@ pub fn parse_window(s: &str) -> Result<WindowSpec, String> {
             if n == 0 {
                 return Err(format!("`{s}`: must be greater than zero"));
             }
-            return Ok(WindowSpec { name: s.into(), kind: WindowKind::Days(n) });
+            return Ok(WindowSpec {
+                name: s.into(),
+                kind: WindowKind::Days(n),
+            });
         }
     }
     let d = parse_duration(s)?;
     let ms = d.as_millis() as i64;
     if ms < 60_000 {
-        return Err(format!("`{s}`: windows shorter than a minute are not supported"));
+        return Err(format!(
+            "`{s}`: windows shorter than a minute are not supported"
+        ));
     }
     if 86_400_000 % ms != 0 {
-        return Err(format!("`{s}`: a window size must divide a day (e.g. 15m, 1h, 4h) or be whole days"));
+        return Err(format!(
+            "`{s}`: a window size must divide a day (e.g. 15m, 1h, 4h) or be whole days"
+        ));
     }
     if ms == 86_400_000 {
-        return Ok(WindowSpec { name: s.into(), kind: WindowKind::Days(1) });
+        return Ok(WindowSpec {
+            name: s.into(),
+            kind: WindowKind::Days(1),
+        });
     }
-    Ok(WindowSpec { name: s.into(), kind: WindowKind::Fixed(ms) })
+    Ok(WindowSpec {
+        name: s.into(),
+        kind: WindowKind::Fixed(ms),
+    })
 }
 
 #[cfg(test)]
@@ -423,7 +481,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -455,7 +516,10 @@ mod tests {
                 ("CONTACT_KPI__TIMEZONE", "Europe/Amsterdam"),
                 ("CONTACT_KPI__WINDOWS", "15m,1d"),
                 ("CONTACT_KPI__OUTPUT__FORMAT", "json"),
-                ("CONTACT_KPI__KAFKA__PROPERTIES__SECURITY.PROTOCOL", "SASL_SSL"),
+                (
+                    "CONTACT_KPI__KAFKA__PROPERTIES__SECURITY.PROTOCOL",
+                    "SASL_SSL",
+                ),
                 ("UNRELATED", "x"),
             ]),
         )
@@ -464,7 +528,12 @@ mod tests {
         assert_eq!(c.engine.timezone, chrono_tz::Europe::Amsterdam);
         assert_eq!(c.raw.windows, vec!["15m", "1d"]);
         assert_eq!(c.raw.output.format, OutputFormat::Json);
-        assert_eq!(c.kafka_properties.get("security.protocol").map(String::as_str), Some("SASL_SSL"));
+        assert_eq!(
+            c.kafka_properties
+                .get("security.protocol")
+                .map(String::as_str),
+            Some("SASL_SSL")
+        );
     }
 
     #[test]
@@ -480,7 +549,10 @@ mod tests {
         let c = Config::load_with_env(Some(&path), std::iter::empty()).unwrap();
         assert_eq!(c.raw.kafka.brokers, "x:1");
         assert_eq!(c.raw.windows, vec!["1h"]);
-        assert_eq!(c.kafka_properties.get("sasl.mechanism").map(String::as_str), Some("PLAIN"));
+        assert_eq!(
+            c.kafka_properties.get("sasl.mechanism").map(String::as_str),
+            Some("PLAIN")
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
@@ -490,14 +562,22 @@ mod tests {
             ("CONTACT_KPI__TIMEZONE", "Mars/Olympus", "timezone"),
             ("CONTACT_KPI__WINDOWS", "7m", "windows"),
             ("CONTACT_KPI__HTTP__LISTEN", "nowhere", "http.listen"),
-            ("CONTACT_KPI__SERVICE_LEVEL__VOICE", "fast", "service_level.voice"),
+            (
+                "CONTACT_KPI__SERVICE_LEVEL__VOICE",
+                "fast",
+                "service_level.voice",
+            ),
             ("CONTACT_KPI__KAFKA__BROKERS", "", "kafka.brokers"),
         ];
         for (k, v, key) in cases {
             let err = Config::load_with_env(None, env(&[(k, v)])).unwrap_err();
-            assert!(err.to_string().contains(&format!("`{key}`")), "{k}={v}: {err}");
+            assert!(
+                err.to_string().contains(&format!("`{key}`")),
+                "{k}={v}: {err}"
+            );
         }
-        let err = Config::load_with_env(None, env(&[("CONTACT_KPI__KAFKA__NO_SUCH_KEY", "1")])).unwrap_err();
+        let err = Config::load_with_env(None, env(&[("CONTACT_KPI__KAFKA__NO_SUCH_KEY", "1")]))
+            .unwrap_err();
         assert!(err.to_string().contains("no_such_key"), "{err}");
     }
 
@@ -508,7 +588,10 @@ mod tests {
         assert!(parse_duration("1x").is_err());
         assert_eq!(parse_window("1d").unwrap().kind, WindowKind::Days(1));
         assert_eq!(parse_window("24h").unwrap().kind, WindowKind::Days(1));
-        assert_eq!(parse_window("15m").unwrap().kind, WindowKind::Fixed(900_000));
+        assert_eq!(
+            parse_window("15m").unwrap().kind,
+            WindowKind::Fixed(900_000)
+        );
         assert!(parse_window("7m").is_err());
     }
 }

@@ -22,7 +22,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
 }
 
 async fn metrics(State(s): State<Arc<HttpState>>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
+    (
+        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    )
 }
 
 async fn readyz(State(s): State<Arc<HttpState>>) -> impl IntoResponse {
@@ -43,7 +46,9 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let handle = tokio::spawn(async move {
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
     });
     Ok((local, handle))
 }

@@ -10,7 +10,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "contact-kpi", version, about = "Streaming, exact, explainable contact-center KPIs")]
+#[command(
+    name = "contact-kpi",
+    version,
+    about = "Streaming, exact, explainable contact-center KPIs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -66,7 +70,10 @@ enum Command {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn ctrl_c_or_sigterm() {
@@ -94,25 +101,49 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(contact_kpi::pipeline::run(config, ctrl_c_or_sigterm()))
                 .context("service failed")?;
         }
-        Command::Simulate { rate, agents, seed, speedup, events, to_file, protobuf, config } => {
+        Command::Simulate {
+            rate,
+            agents,
+            seed,
+            speedup,
+            events,
+            to_file,
+            protobuf,
+            config,
+        } => {
             anyhow::ensure!(rate > 0.0, "--rate must be positive");
             anyhow::ensure!(agents > 0, "--agents must be positive");
             anyhow::ensure!(speedup > 0.0, "--speedup must be positive");
-            let opts = SimulateOptions { rate, agents, seed, speedup, max_events: events, protobuf };
+            let opts = SimulateOptions {
+                rate,
+                agents,
+                seed,
+                speedup,
+                max_events: events,
+                protobuf,
+            };
             if let Some(path) = to_file {
-                let file = std::fs::File::create(&path).with_context(|| format!("failed to create {}", path.display()))?;
+                let file = std::fs::File::create(&path)
+                    .with_context(|| format!("failed to create {}", path.display()))?;
                 let n = simulate::to_file(&opts, &mut std::io::BufWriter::new(file))?;
                 eprintln!("wrote {n} events to {}", path.display());
             } else {
-                let config = Config::load(config.as_deref()).context("failed to load configuration")?;
+                let config =
+                    Config::load(config.as_deref()).context("failed to load configuration")?;
                 let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
                 let n = rt.block_on(simulate::publish(&config, &opts, ctrl_c_or_sigterm()))?;
                 eprintln!("published {n} events to {}", config.raw.topics.input);
             }
         }
-        Command::Score { language, channel, lexicons } => {
+        Command::Score {
+            language,
+            channel,
+            lexicons,
+        } => {
             let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).context("failed to read stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("failed to read stdin")?;
             let analyzer = match lexicons {
                 Some(dir) => contact_kpi::empathy::Analyzer::load_dir(&dir)?,
                 None => contact_kpi::empathy::Analyzer::builtin(),

@@ -9,8 +9,8 @@
 use crate::kpi::{EngineCounters, Fact};
 use crate::model::proto::KpiAggregate;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -43,17 +43,44 @@ impl AgentLabels {
 const SEGMENT_COUNTERS: [(&str, &str); 13] = [
     ("handled", "Agent segments handled (one per agent_joined)."),
     ("empathy_scored", "Segments with agent text to judge."),
-    ("empathy_shown", "Segments where the agent showed genuine empathy."),
-    ("empathy_opportunity", "Segments where the customer voiced trouble or a negative feeling."),
-    ("empathy_missed", "Empathy opportunities without empathy shown."),
-    ("empathy_overdone", "Segments with overdone (scripted, repeated, gushing) empathy."),
-    ("pity", "Segments with pity or condescension instead of understanding."),
-    ("questions_asked", "Segments where the agent asked the customer a question."),
+    (
+        "empathy_shown",
+        "Segments where the agent showed genuine empathy.",
+    ),
+    (
+        "empathy_opportunity",
+        "Segments where the customer voiced trouble or a negative feeling.",
+    ),
+    (
+        "empathy_missed",
+        "Empathy opportunities without empathy shown.",
+    ),
+    (
+        "empathy_overdone",
+        "Segments with overdone (scripted, repeated, gushing) empathy.",
+    ),
+    (
+        "pity",
+        "Segments with pity or condescension instead of understanding.",
+    ),
+    (
+        "questions_asked",
+        "Segments where the agent asked the customer a question.",
+    ),
     ("listened_fully", "Voice segments without interruptions."),
     ("hostile_customer", "Segments with a hostile customer."),
-    ("hostile_defused", "Hostile-customer segments the agent defused."),
-    ("transfers_out", "Segments closed by a transfer, for the transferring agent."),
-    ("voice_segments_scored", "Voice segments with agent text to judge."),
+    (
+        "hostile_defused",
+        "Hostile-customer segments the agent defused.",
+    ),
+    (
+        "transfers_out",
+        "Segments closed by a transfer, for the transferring agent.",
+    ),
+    (
+        "voice_segments_scored",
+        "Voice segments with agent text to judge.",
+    ),
 ];
 
 pub struct Metrics {
@@ -99,24 +126,39 @@ pub struct Metrics {
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry.register(Box::new(c.clone())).expect("unique metric");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric");
     c
 }
 
-fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
-    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("valid metric");
-    registry.register(Box::new(h.clone())).expect("unique metric");
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .expect("valid metric");
+    registry
+        .register(Box::new(h.clone()))
+        .expect("unique metric");
     h
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("valid metric");
-    registry.register(Box::new(g.clone())).expect("unique metric");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("unique metric");
     g
 }
 
-const TIME_BUCKETS: [f64; 16] =
-    [1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0];
+const TIME_BUCKETS: [f64; 16] = [
+    1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0,
+    28800.0, 86400.0, 172800.0,
+];
 
 impl Metrics {
     pub fn new(per_agent: bool, max_agents: usize) -> Self {
@@ -124,7 +166,10 @@ impl Metrics {
         let ac = ["agent", "channel"];
         let mut segment_counters = HashMap::new();
         for (name, help) in SEGMENT_COUNTERS {
-            segment_counters.insert(name, counter(&registry, &format!("contact_kpi_{name}_total"), help, &ac));
+            segment_counters.insert(
+                name,
+                counter(&registry, &format!("contact_kpi_{name}_total"), help, &ac),
+            );
         }
         let buckets = TIME_BUCKETS.to_vec();
         let build_info = IntGaugeVec::new(
@@ -132,8 +177,12 @@ impl Metrics {
             &["version"],
         )
         .expect("valid metric");
-        registry.register(Box::new(build_info.clone())).expect("unique metric");
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        registry
+            .register(Box::new(build_info.clone()))
+            .expect("unique metric");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         let window_ratio = prometheus::GaugeVec::new(
             Opts::new(
                 "contact_kpi_window_ratio",
@@ -142,13 +191,17 @@ impl Metrics {
             &["kpi", "agent", "channel", "window"],
         )
         .expect("valid metric");
-        registry.register(Box::new(window_ratio.clone())).expect("unique metric");
+        registry
+            .register(Box::new(window_ratio.clone()))
+            .expect("unique metric");
         let checkpoint_seconds = Histogram::with_opts(HistogramOpts::new(
             "contact_kpi_checkpoint_duration_seconds",
             "Time to write one state checkpoint.",
         ))
         .expect("valid metric");
-        registry.register(Box::new(checkpoint_seconds.clone())).expect("unique metric");
+        registry
+            .register(Box::new(checkpoint_seconds.clone()))
+            .expect("unique metric");
         let event_to_aggregate_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "contact_kpi_event_to_aggregate_seconds",
@@ -157,17 +210,25 @@ impl Metrics {
             .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]),
         )
         .expect("valid metric");
-        registry.register(Box::new(event_to_aggregate_seconds.clone())).expect("unique metric");
-        let restore_seconds =
-            prometheus::Gauge::new("contact_kpi_restore_duration_seconds", "Time the last state restore took.")
-                .expect("valid metric");
-        registry.register(Box::new(restore_seconds.clone())).expect("unique metric");
+        registry
+            .register(Box::new(event_to_aggregate_seconds.clone()))
+            .expect("unique metric");
+        let restore_seconds = prometheus::Gauge::new(
+            "contact_kpi_restore_duration_seconds",
+            "Time the last state restore took.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(restore_seconds.clone()))
+            .expect("unique metric");
         let producer_backpressure = IntCounter::new(
             "contact_kpi_producer_backpressure_total",
             "Times the producer queue was full and consumption waited for deliveries.",
         )
         .expect("valid metric");
-        registry.register(Box::new(producer_backpressure.clone())).expect("unique metric");
+        registry
+            .register(Box::new(producer_backpressure.clone()))
+            .expect("unique metric");
         Metrics {
             segment_counters,
             interruptions: counter(&registry, "contact_kpi_interruptions_total", "Voice: agent started talking over the customer.", &ac),
@@ -216,12 +277,18 @@ impl Metrics {
     /// The text exposition for `/metrics`.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("exposition is UTF-8")
     }
 
     fn agent_label(&self, agent: &str) -> String {
-        self.agents.lock().expect("not poisoned").label(agent).to_string()
+        self.agents
+            .lock()
+            .expect("not poisoned")
+            .label(agent)
+            .to_string()
     }
 
     /// KPI counters and histograms from the facts of one event.
@@ -236,17 +303,23 @@ impl Metrics {
                 } else {
                     self.answered.with_label_values(&[ch]).inc();
                     if let Some(w) = s.wait_ms {
-                        self.wait_seconds.with_label_values(&[ch]).observe(w as f64 / 1000.0);
+                        self.wait_seconds
+                            .with_label_values(&[ch])
+                            .observe(w as f64 / 1000.0);
                         if s.within_service_level == Some(true) {
                             self.answered_within_sl.with_label_values(&[ch]).inc();
                         }
                     }
                 }
                 if let Some((agent, ms, within)) = &s.first_response {
-                    self.first_response_seconds.with_label_values(&[ch]).observe(*ms as f64 / 1000.0);
+                    self.first_response_seconds
+                        .with_label_values(&[ch])
+                        .observe(*ms as f64 / 1000.0);
                     if *within {
                         let a = self.agent_label(agent);
-                        self.first_response_within_sla.with_label_values(&[&a, ch]).inc();
+                        self.first_response_within_sla
+                            .with_label_values(&[&a, ch])
+                            .inc();
                     }
                 }
                 for seg in &s.segments {
@@ -261,7 +334,10 @@ impl Metrics {
                         ("empathy_overdone", seg.empathy_overdone),
                         ("pity", seg.pity),
                         ("questions_asked", seg.questions_asked),
-                        ("listened_fully", seg.voice && seg.empathy_scored && seg.interruptions == 0),
+                        (
+                            "listened_fully",
+                            seg.voice && seg.empathy_scored && seg.interruptions == 0,
+                        ),
                         ("hostile_customer", seg.hostile_customer),
                         ("hostile_defused", seg.hostile_defused),
                         ("transfers_out", seg.closed_by_transfer),
@@ -272,9 +348,13 @@ impl Metrics {
                             self.segment_counters[name].with_label_values(&l).inc();
                         }
                     }
-                    self.interruptions.with_label_values(&l).inc_by(u64::from(seg.interruptions));
+                    self.interruptions
+                        .with_label_values(&l)
+                        .inc_by(u64::from(seg.interruptions));
                     if seg.empathy_scored {
-                        self.empathy_score_sum.with_label_values(&l).inc_by(u64::from(seg.empathy_score));
+                        self.empathy_score_sum
+                            .with_label_values(&l)
+                            .inc_by(u64::from(seg.empathy_score));
                     }
                     if seg.reply_ms_count > 0 {
                         // Per-reply values are summed in the fact; observe the mean per reply.
@@ -284,21 +364,30 @@ impl Metrics {
                         }
                     }
                     if seg.is_final {
-                        self.contacts_final.with_label_values(&[a.as_str(), ch, s.disposition.as_str()]).inc();
-                        let handle = (seg.closed - seg.joined).num_milliseconds().max(0) as f64 / 1000.0;
+                        self.contacts_final
+                            .with_label_values(&[a.as_str(), ch, s.disposition.as_str()])
+                            .inc();
+                        let handle =
+                            (seg.closed - seg.joined).num_milliseconds().max(0) as f64 / 1000.0;
                         self.handle_seconds.with_label_values(&[ch]).observe(handle);
                     }
                 }
             }
-            Fact::Repeated { contact } | Fact::Callback { contact, .. } | Fact::Survey { contact, .. } => {
-                let Some(agent) = &contact.final_agent else { return };
+            Fact::Repeated { contact }
+            | Fact::Callback { contact, .. }
+            | Fact::Survey { contact, .. } => {
+                let Some(agent) = &contact.final_agent else {
+                    return;
+                };
                 let a = self.agent_label(agent);
                 let l = [a.as_str(), contact.channel.as_str()];
                 match fact {
                     Fact::Repeated { .. } => self.repeat_contacts.with_label_values(&l).inc(),
                     Fact::Callback { kept, .. } => {
                         let outcome = if *kept { "kept" } else { "late" };
-                        self.callbacks.with_label_values(&[l[0], l[1], outcome]).inc()
+                        self.callbacks
+                            .with_label_values(&[l[0], l[1], outcome])
+                            .inc()
                     }
                     Fact::Survey { csat, .. } => {
                         self.csat_sum.with_label_values(&l).inc_by(u64::from(*csat));
@@ -317,15 +406,37 @@ impl Metrics {
             ("applied", now.events, last.events),
             ("duplicate", now.duplicates, last.duplicates),
             ("late", now.late_events, last.late_events),
-            ("contact_timed_out", now.timed_out_contacts, last.timed_out_contacts),
-            ("orphan_correction", now.orphan_corrections, last.orphan_corrections),
-            ("expired_window_update", now.expired_window_updates, last.expired_window_updates),
-            ("channel_mismatch", now.channel_mismatches, last.channel_mismatches),
-            ("unsupported_language", now.unsupported_language_contacts, last.unsupported_language_contacts),
+            (
+                "contact_timed_out",
+                now.timed_out_contacts,
+                last.timed_out_contacts,
+            ),
+            (
+                "orphan_correction",
+                now.orphan_corrections,
+                last.orphan_corrections,
+            ),
+            (
+                "expired_window_update",
+                now.expired_window_updates,
+                last.expired_window_updates,
+            ),
+            (
+                "channel_mismatch",
+                now.channel_mismatches,
+                last.channel_mismatches,
+            ),
+            (
+                "unsupported_language",
+                now.unsupported_language_contacts,
+                last.unsupported_language_contacts,
+            ),
         ];
         for (outcome, n, l) in pairs {
             if n > l {
-                self.engine_events.with_label_values(&[outcome]).inc_by(n - l);
+                self.engine_events
+                    .with_label_values(&[outcome])
+                    .inc_by(n - l);
             }
         }
         *last = now.clone();
@@ -384,12 +495,20 @@ mod tests {
 
     #[test]
     fn agent_labels_are_capped_and_folded() {
-        let mut l = AgentLabels { per_agent: true, max_agents: 2, seen: HashSet::new() };
+        let mut l = AgentLabels {
+            per_agent: true,
+            max_agents: 2,
+            seen: HashSet::new(),
+        };
         assert_eq!(l.label("a1"), "a1");
         assert_eq!(l.label("a2"), "a2");
         assert_eq!(l.label("a3"), "_other");
         assert_eq!(l.label("a1"), "a1");
-        let mut off = AgentLabels { per_agent: false, max_agents: 2, seen: HashSet::new() };
+        let mut off = AgentLabels {
+            per_agent: false,
+            max_agents: 2,
+            seen: HashSet::new(),
+        };
         assert_eq!(off.label("a1"), "_all");
     }
 

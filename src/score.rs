@@ -7,7 +7,9 @@ use crate::config::Config;
 use crate::empathy::Analyzer;
 use crate::kpi::contact::{summarize, Assembler};
 use crate::kpi::EngineCounters;
-use crate::model::{decode_event, Channel, ContactEvent, Disposition, EventKind, Party, PayloadFormat};
+use crate::model::{
+    decode_event, Channel, ContactEvent, Disposition, EventKind, Party, PayloadFormat,
+};
 use serde_json::{json, Value};
 use thiserror::Error;
 
@@ -27,12 +29,20 @@ pub struct ScoreOptions {
 }
 
 /// Scores every contact in `input`; one JSON object per agent segment.
-pub fn score_input(analyzer: &Analyzer, input: &str, opts: &ScoreOptions) -> Result<Vec<Value>, ScoreError> {
-    let first = input.lines().find(|l| !l.trim().is_empty()).ok_or(ScoreError::Empty)?;
+pub fn score_input(
+    analyzer: &Analyzer,
+    input: &str,
+    opts: &ScoreOptions,
+) -> Result<Vec<Value>, ScoreError> {
+    let first = input
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .ok_or(ScoreError::Empty)?;
     let events = if first.trim_start().starts_with('{') {
         parse_events(input)?
     } else {
-        let channel = Channel::parse(&opts.channel).ok_or_else(|| ScoreError::Channel(opts.channel.clone()))?;
+        let channel = Channel::parse(&opts.channel)
+            .ok_or_else(|| ScoreError::Channel(opts.channel.clone()))?;
         parse_transcript(input, channel, opts.language.as_deref())?
     };
     Ok(score_events(analyzer, events, opts.language.as_deref()))
@@ -45,15 +55,24 @@ fn parse_events(input: &str) -> Result<Vec<ContactEvent>, ScoreError> {
             continue;
         }
         let e = decode_event(Some(line.as_bytes()), None, PayloadFormat::Json, usize::MAX)
-            .map_err(|e| ScoreError::BadLine { line: i + 1, message: e.to_string() })?;
+            .map_err(|e| ScoreError::BadLine {
+                line: i + 1,
+                message: e.to_string(),
+            })?;
         out.push(e);
     }
     Ok(out)
 }
 
 /// A transcript becomes contract events, one second apart, for one agent.
-fn parse_transcript(input: &str, channel: Channel, language: Option<&str>) -> Result<Vec<ContactEvent>, ScoreError> {
-    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z").expect("valid").to_utc();
+fn parse_transcript(
+    input: &str,
+    channel: Channel,
+    language: Option<&str>,
+) -> Result<Vec<ContactEvent>, ScoreError> {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z")
+        .expect("valid")
+        .to_utc();
     let mut n = 0i64;
     let mut next = |kind: EventKind| {
         n += 1;
@@ -71,7 +90,9 @@ fn parse_transcript(input: &str, channel: Channel, language: Option<&str>) -> Re
             queue: None,
             language: language.map(str::to_string),
         }),
-        next(EventKind::AgentJoined { agent_id: "agent".into() }),
+        next(EventKind::AgentJoined {
+            agent_id: "agent".into(),
+        }),
     ];
     for (i, line) in input.lines().enumerate() {
         let line = line.trim();
@@ -86,7 +107,10 @@ fn parse_transcript(input: &str, channel: Channel, language: Option<&str>) -> Re
             "agent" | "medewerker" => Party::Agent,
             "customer" | "klant" => Party::Customer,
             other => {
-                return Err(ScoreError::BadLine { line: i + 1, message: format!("unknown speaker `{other}`") })
+                return Err(ScoreError::BadLine {
+                    line: i + 1,
+                    message: format!("unknown speaker `{other}`"),
+                })
             }
         };
         events.push(next(EventKind::Message {
@@ -100,7 +124,11 @@ fn parse_transcript(input: &str, channel: Channel, language: Option<&str>) -> Re
     Ok(events)
 }
 
-fn score_events(analyzer: &Analyzer, events: Vec<ContactEvent>, language: Option<&str>) -> Vec<Value> {
+fn score_events(
+    analyzer: &Analyzer,
+    events: Vec<ContactEvent>,
+    language: Option<&str>,
+) -> Vec<Value> {
     let settings = Config::default().engine;
     let mut assembler = Assembler::default();
     let mut counters = EngineCounters::default();
@@ -111,15 +139,18 @@ fn score_events(analyzer: &Analyzer, events: Vec<ContactEvent>, language: Option
             order.push(e.contact_id.clone());
         }
         match e.kind {
-            EventKind::ContactEnded { disposition, callback_due } => {
-                endings.push((e.contact_id.clone(), e.ts, disposition, callback_due))
-            }
+            EventKind::ContactEnded {
+                disposition,
+                callback_due,
+            } => endings.push((e.contact_id.clone(), e.ts, disposition, callback_due)),
             _ => assembler.apply(&settings, analyzer, e, &mut counters, &mut Vec::new()),
         }
     }
     let mut out = Vec::new();
     for contact_id in order {
-        let Some(open) = assembler.open.get_mut(&contact_id) else { continue };
+        let Some(open) = assembler.open.get_mut(&contact_id) else {
+            continue;
+        };
         if let Some(l) = language {
             open.language = Some(l.to_string());
         }
@@ -129,10 +160,23 @@ fn score_events(analyzer: &Analyzer, events: Vec<ContactEvent>, language: Option
             .find(|(c, ..)| *c == contact_id)
             .map(|(_, ts, d, due)| (*ts, *d, *due))
             .unwrap_or_else(|| {
-                let last = open.items.iter().map(|i| i.ts).max().unwrap_or(open.last_event);
+                let last = open
+                    .items
+                    .iter()
+                    .map(|i| i.ts)
+                    .max()
+                    .unwrap_or(open.last_event);
                 (last, Disposition::Resolved, None)
             });
-        let (summary, judgements) = summarize(&settings, analyzer, &contact_id, &open, ended, disposition, due);
+        let (summary, judgements) = summarize(
+            &settings,
+            analyzer,
+            &contact_id,
+            &open,
+            ended,
+            disposition,
+            due,
+        );
         let lang = open.language.clone().unwrap_or_else(|| "en".into());
         for (i, (seg, j)) in summary.segments.iter().zip(judgements).enumerate() {
             out.push(json!({
@@ -171,7 +215,10 @@ mod tests {
         let out = score_input(
             &a,
             "customer: Mijn pakket is er nog steeds niet.\nagent: Mag ik uw ordernummer?\n",
-            &ScoreOptions { language: Some("nl".into()), channel: "chat".into() },
+            &ScoreOptions {
+                language: Some("nl".into()),
+                channel: "chat".into(),
+            },
         )
         .unwrap();
         assert_eq!(out.len(), 1);
@@ -184,8 +231,15 @@ mod tests {
     #[test]
     fn bad_transcript_line_names_the_line() {
         let a = Analyzer::builtin();
-        let err = score_input(&a, "customer: hi\nnobody said this\n", &ScoreOptions { language: None, channel: "chat".into() })
-            .unwrap_err();
+        let err = score_input(
+            &a,
+            "customer: hi\nnobody said this\n",
+            &ScoreOptions {
+                language: None,
+                channel: "chat".into(),
+            },
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
     }
 
@@ -201,7 +255,15 @@ mod tests {
             r#"{"event_id":"e7","contact_id":"c1","channel":"voice","type":"contact_ended","ts":"2026-11-22T09:02:00Z","disposition":"resolved"}"#,
         ]
         .join("\n");
-        let out = score_input(&Analyzer::builtin(), &input, &ScoreOptions { language: None, channel: "chat".into() }).unwrap();
+        let out = score_input(
+            &Analyzer::builtin(),
+            &input,
+            &ScoreOptions {
+                language: None,
+                channel: "chat".into(),
+            },
+        )
+        .unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[0]["agent_id"], "a1");
         assert_eq!(out[0]["closed_by_transfer"], true);

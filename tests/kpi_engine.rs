@@ -17,13 +17,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 fn settings() -> EngineSettings {
-    let mut env = vec![("CONTACT_KPI__TIMEZONE".to_string(), "Europe/Amsterdam".to_string())];
+    let mut env = vec![(
+        "CONTACT_KPI__TIMEZONE".to_string(),
+        "Europe/Amsterdam".to_string(),
+    )];
     env.push(("CONTACT_KPI__WINDOWS".into(), "1h,1d".into()));
     Config::load_with_env(None, env).unwrap().engine
 }
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-10-24T20:00:00Z").unwrap().to_utc()
+    DateTime::parse_from_rfc3339("2026-10-24T20:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 // ---------------------------------------------------------------- generator
@@ -59,30 +64,74 @@ struct ContactSpec {
 }
 
 fn msg_spec() -> impl Strategy<Value = MsgSpec> {
-    (any::<bool>(), 0i64..240_000, 0i64..20_000).prop_map(|(agent_side, offset_ms, dur_ms)| MsgSpec { agent_side, offset_ms, dur_ms })
+    (any::<bool>(), 0i64..240_000, 0i64..20_000).prop_map(|(agent_side, offset_ms, dur_ms)| {
+        MsgSpec {
+            agent_side,
+            offset_ms,
+            dur_ms,
+        }
+    })
 }
 
 fn seg_spec() -> impl Strategy<Value = SegSpec> {
-    (0usize..4, 1_000i64..600_000, any::<bool>(), prop::collection::vec(msg_spec(), 0..5))
-        .prop_map(|(agent, len_ms, transfer, msgs)| SegSpec { agent, len_ms, transfer, msgs })
+    (
+        0usize..4,
+        1_000i64..600_000,
+        any::<bool>(),
+        prop::collection::vec(msg_spec(), 0..5),
+    )
+        .prop_map(|(agent, len_ms, transfer, msgs)| SegSpec {
+            agent,
+            len_ms,
+            transfer,
+            msgs,
+        })
 }
 
 fn contact_spec() -> impl Strategy<Value = ContactSpec> {
     (
         (0usize..3, 0usize..5, 0i64..(3 * 86_400_000), 0i64..200_000),
         prop::collection::vec(seg_spec(), 0..3),
-        (0usize..4, 0i64..7_200_000, prop::option::of(0i64..14_400_000)),
+        (
+            0usize..4,
+            0i64..7_200_000,
+            prop::option::of(0i64..14_400_000),
+        ),
         prop::collection::vec((1u8..=5, 0i64..(2 * 86_400_000)), 0..2),
         (0usize..2, prop::bool::weighted(0.95)),
     )
-        .prop_map(|((channel, customer, start_ms, wait_ms), segs, (disposition, callback_due_ms, callback_after_ms), surveys, (pre_msgs, send_started))| {
-            ContactSpec { channel, customer, start_ms, wait_ms, segs, disposition, callback_due_ms, callback_after_ms, surveys, pre_msgs, send_started }
-        })
+        .prop_map(
+            |(
+                (channel, customer, start_ms, wait_ms),
+                segs,
+                (disposition, callback_due_ms, callback_after_ms),
+                surveys,
+                (pre_msgs, send_started),
+            )| {
+                ContactSpec {
+                    channel,
+                    customer,
+                    start_ms,
+                    wait_ms,
+                    segs,
+                    disposition,
+                    callback_due_ms,
+                    callback_after_ms,
+                    surveys,
+                    pre_msgs,
+                    send_started,
+                }
+            },
+        )
 }
 
 const CHANNELS: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Email];
-const DISPOSITIONS: [Disposition; 4] =
-    [Disposition::Resolved, Disposition::Unresolved, Disposition::Escalated, Disposition::CallbackScheduled];
+const DISPOSITIONS: [Disposition; 4] = [
+    Disposition::Resolved,
+    Disposition::Unresolved,
+    Disposition::Escalated,
+    Disposition::CallbackScheduled,
+];
 
 /// Events of one contact in time order: (events before/at the end, corrections after).
 fn contact_events(i: usize, c: &ContactSpec) -> (Vec<ContactEvent>, Vec<ContactEvent>) {
@@ -91,51 +140,108 @@ fn contact_events(i: usize, c: &ContactSpec) -> (Vec<ContactEvent>, Vec<ContactE
     let mut n = 0;
     let mut ev = |ts: DateTime<Utc>, kind: EventKind| {
         n += 1;
-        ContactEvent { event_id: format!("{cid}-e{n}"), contact_id: cid.clone(), channel, ts, kind }
+        ContactEvent {
+            event_id: format!("{cid}-e{n}"),
+            contact_id: cid.clone(),
+            channel,
+            ts,
+            kind,
+        }
     };
     let start = t0() + Duration::milliseconds(c.start_ms);
     let mut main = Vec::new();
     if c.send_started {
-        main.push(ev(start, EventKind::ContactStarted { customer_id: format!("k{}", c.customer), queue: None, language: Some("en".into()) }));
+        main.push(ev(
+            start,
+            EventKind::ContactStarted {
+                customer_id: format!("k{}", c.customer),
+                queue: None,
+                language: Some("en".into()),
+            },
+        ));
     }
     for p in 0..c.pre_msgs {
-        main.push(ev(start + Duration::milliseconds(p as i64 + 1), EventKind::Message {
-            party: Party::Customer, agent_id: None, text: "My order has not arrived.".into(), end_ts: None, raised_voice: false,
-        }));
+        main.push(ev(
+            start + Duration::milliseconds(p as i64 + 1),
+            EventKind::Message {
+                party: Party::Customer,
+                agent_id: None,
+                text: "My order has not arrived.".into(),
+                end_ts: None,
+                raised_voice: false,
+            },
+        ));
     }
     let mut t = start + Duration::milliseconds(c.wait_ms);
     for (si, s) in c.segs.iter().enumerate() {
         let agent = format!("a{}", s.agent);
-        main.push(ev(t, EventKind::AgentJoined { agent_id: agent.clone() }));
+        main.push(ev(
+            t,
+            EventKind::AgentJoined {
+                agent_id: agent.clone(),
+            },
+        ));
         for m in &s.msgs {
             let ts = t + Duration::milliseconds(m.offset_ms.min(s.len_ms));
             let end_ts = (channel == Channel::Voice).then(|| ts + Duration::milliseconds(m.dur_ms));
             main.push(if m.agent_side {
-                ev(ts, EventKind::Message { party: Party::Agent, agent_id: Some(agent.clone()), text: "I will check your order now.".into(), end_ts, raised_voice: false })
+                ev(
+                    ts,
+                    EventKind::Message {
+                        party: Party::Agent,
+                        agent_id: Some(agent.clone()),
+                        text: "I will check your order now.".into(),
+                        end_ts,
+                        raised_voice: false,
+                    },
+                )
             } else {
-                ev(ts, EventKind::Message { party: Party::Customer, agent_id: None, text: "Where is my parcel?".into(), end_ts, raised_voice: false })
+                ev(
+                    ts,
+                    EventKind::Message {
+                        party: Party::Customer,
+                        agent_id: None,
+                        text: "Where is my parcel?".into(),
+                        end_ts,
+                        raised_voice: false,
+                    },
+                )
             });
         }
         t += Duration::milliseconds(s.len_ms);
         if s.transfer && si + 1 < c.segs.len() {
-            main.push(ev(t, EventKind::Transfer { from_agent_id: agent }));
+            main.push(ev(
+                t,
+                EventKind::Transfer {
+                    from_agent_id: agent,
+                },
+            ));
             t += Duration::milliseconds(1_000);
         }
     }
     let end = t + Duration::milliseconds(500);
     let disposition = DISPOSITIONS[c.disposition];
     let due = end + Duration::milliseconds(c.callback_due_ms);
-    main.push(ev(end, EventKind::ContactEnded {
-        disposition,
-        callback_due: (disposition == Disposition::CallbackScheduled).then_some(due),
-    }));
+    main.push(ev(
+        end,
+        EventKind::ContactEnded {
+            disposition,
+            callback_due: (disposition == Disposition::CallbackScheduled).then_some(due),
+        },
+    ));
     let mut later = Vec::new();
     if let Some(after) = c.callback_after_ms {
         let agent = format!("a{}", c.segs.last().map_or(0, |s| s.agent));
-        later.push(ev(end + Duration::milliseconds(after), EventKind::CallbackCompleted { agent_id: agent }));
+        later.push(ev(
+            end + Duration::milliseconds(after),
+            EventKind::CallbackCompleted { agent_id: agent },
+        ));
     }
     for &(csat, after) in &c.surveys {
-        later.push(ev(end + Duration::milliseconds(after), EventKind::Survey { csat }));
+        later.push(ev(
+            end + Duration::milliseconds(after),
+            EventKind::Survey { csat },
+        ));
     }
     (main, later)
 }
@@ -178,7 +284,11 @@ fn delivery(contacts: &[ContactSpec], shuffle_seed: u64, dup_every: usize) -> Ve
     out
 }
 
-fn run_engine(settings: &EngineSettings, events: &[ContactEvent], advance_every: usize) -> BTreeMap<Key, Naive> {
+fn run_engine(
+    settings: &EngineSettings,
+    events: &[ContactEvent],
+    advance_every: usize,
+) -> BTreeMap<Key, Naive> {
     let mut engine = Engine::new(settings.clone(), Arc::new(Analyzer::builtin()));
     for (i, e) in events.iter().enumerate() {
         engine.apply(e.clone());
@@ -191,7 +301,12 @@ fn run_engine(settings: &EngineSettings, events: &[ContactEvent], advance_every:
         .state()
         .aggregator
         .iter()
-        .map(|(k, w): (&AggKey, _)| ((k.agent.clone(), k.channel, k.window, k.start_ms), from_counts(&w.counts)))
+        .map(|(k, w): (&AggKey, _)| {
+            (
+                (k.agent.clone(), k.channel, k.window, k.start_ms),
+                from_counts(&w.counts),
+            )
+        })
         .filter(|(_, n)| *n != Naive::default())
         .collect()
 }
@@ -252,7 +367,10 @@ struct Script {
 
 impl Script {
     fn new() -> Self {
-        Script { events: Vec::new(), n: 0 }
+        Script {
+            events: Vec::new(),
+            n: 0,
+        }
     }
     fn at(&mut self, contact: &str, channel: Channel, ts: &str, kind: EventKind) -> &mut Self {
         self.n += 1;
@@ -268,13 +386,22 @@ impl Script {
 }
 
 fn started(customer: &str) -> EventKind {
-    EventKind::ContactStarted { customer_id: customer.into(), queue: None, language: Some("nl".into()) }
+    EventKind::ContactStarted {
+        customer_id: customer.into(),
+        queue: None,
+        language: Some("nl".into()),
+    }
 }
 fn joined(agent: &str) -> EventKind {
-    EventKind::AgentJoined { agent_id: agent.into() }
+    EventKind::AgentJoined {
+        agent_id: agent.into(),
+    }
 }
 fn ended(d: Disposition) -> EventKind {
-    EventKind::ContactEnded { disposition: d, callback_due: None }
+    EventKind::ContactEnded {
+        disposition: d,
+        callback_due: None,
+    }
 }
 fn say(party: Party, agent: Option<&str>, text: &str, end: Option<&str>) -> EventKind {
     EventKind::Message {
@@ -286,14 +413,27 @@ fn say(party: Party, agent: Option<&str>, text: &str, end: Option<&str>) -> Even
     }
 }
 
-fn counts_of(engine: &Engine, agent: Option<&str>, channel: Channel, window: usize, start: &str) -> Counts {
+fn counts_of(
+    engine: &Engine,
+    agent: Option<&str>,
+    channel: Channel,
+    window: usize,
+    start: &str,
+) -> Counts {
     let key = AggKey {
         agent: agent.map(str::to_string),
         channel,
         window,
-        start_ms: DateTime::parse_from_rfc3339(start).unwrap().timestamp_millis(),
+        start_ms: DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .timestamp_millis(),
     };
-    engine.state().aggregator.get(&key).map(|w| w.counts.clone()).unwrap_or_default()
+    engine
+        .state()
+        .aggregator
+        .get(&key)
+        .map(|w| w.counts.clone())
+        .unwrap_or_default()
 }
 
 fn engine_with(events: &[ContactEvent]) -> Engine {
@@ -317,13 +457,31 @@ fn contract_example_by_hand() {
     ];
     let events: Vec<ContactEvent> = lines
         .iter()
-        .map(|l| contact_kpi::model::decode_event(Some(l.as_bytes()), None, contact_kpi::model::PayloadFormat::Auto, 1 << 20).unwrap())
+        .map(|l| {
+            contact_kpi::model::decode_event(
+                Some(l.as_bytes()),
+                None,
+                contact_kpi::model::PayloadFormat::Auto,
+                1 << 20,
+            )
+            .unwrap()
+        })
         .collect();
     let e = engine_with(&events);
     let ch = counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z");
     assert_eq!((ch.offered, ch.answered, ch.abandoned), (1, 1, 0));
-    assert_eq!((ch.wait_ms_sum, ch.wait_ms_count, ch.answered_within_sl), (40_000, 1, 1)); // 40 s ≤ 60 s
-    assert_eq!((ch.first_response_ms_sum, ch.first_response_ms_count, ch.first_response_within_sla), (70_000, 1, 0)); // 70 s > 60 s
+    assert_eq!(
+        (ch.wait_ms_sum, ch.wait_ms_count, ch.answered_within_sl),
+        (40_000, 1, 1)
+    ); // 40 s ≤ 60 s
+    assert_eq!(
+        (
+            ch.first_response_ms_sum,
+            ch.first_response_ms_count,
+            ch.first_response_within_sla
+        ),
+        (70_000, 1, 0)
+    ); // 70 s > 60 s
     assert_eq!((ch.reply_ms_sum, ch.reply_ms_count), (29_000, 1));
     let a = counts_of(&e, Some("a3"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
     assert_eq!((a.handled, a.handled_final, a.resolved), (1, 1, 1));
@@ -342,12 +500,27 @@ fn contract_example_by_hand() {
 fn abandon_after_the_threshold_counts_only_at_channel_level() {
     let mut s = Script::new();
     s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
-        .at("c1", Channel::Voice, "2026-11-22T09:02:00Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:02:00Z",
+            ended(Disposition::Resolved),
+        );
     let e = engine_with(&s.events);
     let ch = counts_of(&e, None, Channel::Voice, 0, "2026-11-22T09:00:00Z");
-    assert_eq!((ch.offered, ch.answered, ch.abandoned, ch.answered_within_sl), (1, 0, 1, 0));
+    assert_eq!(
+        (ch.offered, ch.answered, ch.abandoned, ch.answered_within_sl),
+        (1, 0, 1, 0)
+    );
     assert_eq!((ch.resolved, ch.handled, ch.wait_ms_count), (0, 0, 0));
-    assert_eq!(e.state().aggregator.iter().filter(|(k, _)| k.agent.is_some()).count(), 0);
+    assert_eq!(
+        e.state()
+            .aggregator
+            .iter()
+            .filter(|(k, _)| k.agent.is_some())
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -355,43 +528,96 @@ fn transfer_then_resolve_credits_the_final_agent() {
     let mut s = Script::new();
     s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
         .at("c1", Channel::Voice, "2026-11-22T09:00:10Z", joined("a1"))
-        .at("c1", Channel::Voice, "2026-11-22T09:01:00Z", EventKind::Transfer { from_agent_id: "a1".into() })
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:01:00Z",
+            EventKind::Transfer {
+                from_agent_id: "a1".into(),
+            },
+        )
         .at("c1", Channel::Voice, "2026-11-22T09:01:30Z", joined("a2"))
-        .at("c1", Channel::Voice, "2026-11-22T09:05:30Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:05:30Z",
+            ended(Disposition::Resolved),
+        );
     let e = engine_with(&s.events);
     let a1 = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
     let a2 = counts_of(&e, Some("a2"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
-    assert_eq!((a1.handled, a1.transfers_out, a1.handled_final, a1.resolved), (1, 1, 0, 0));
-    assert_eq!((a2.handled, a2.transfers_out, a2.handled_final, a2.resolved), (1, 0, 1, 1));
+    assert_eq!(
+        (a1.handled, a1.transfers_out, a1.handled_final, a1.resolved),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(
+        (a2.handled, a2.transfers_out, a2.handled_final, a2.resolved),
+        (1, 0, 1, 1)
+    );
     assert_eq!(a2.handle_ms_sum, 240_000);
     let ch = counts_of(&e, None, Channel::Voice, 0, "2026-11-22T09:00:00Z");
-    assert_eq!((ch.handled, ch.transfers_out, ch.resolved, ch.wait_ms_sum), (2, 1, 1, 10_000));
+    assert_eq!(
+        (ch.handled, ch.transfers_out, ch.resolved, ch.wait_ms_sum),
+        (2, 1, 1, 10_000)
+    );
 }
 
 #[test]
 fn callback_exactly_at_due_is_kept_and_a_millisecond_later_is_late() {
-    for (done_at, kept, late) in [("2026-11-23T09:00:00Z", 1, 0), ("2026-11-23T09:00:00.001Z", 0, 1)] {
+    for (done_at, kept, late) in [
+        ("2026-11-23T09:00:00Z", 1, 0),
+        ("2026-11-23T09:00:00.001Z", 0, 1),
+    ] {
         let mut s = Script::new();
         s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
             .at("c1", Channel::Voice, "2026-11-22T09:00:05Z", joined("a1"))
-            .at("c1", Channel::Voice, "2026-11-22T09:03:00Z", EventKind::ContactEnded {
-                disposition: Disposition::CallbackScheduled,
-                callback_due: Some(DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z").unwrap().to_utc()),
-            })
-            .at("c1", Channel::Voice, done_at, EventKind::CallbackCompleted { agent_id: "a1".into() });
+            .at(
+                "c1",
+                Channel::Voice,
+                "2026-11-22T09:03:00Z",
+                EventKind::ContactEnded {
+                    disposition: Disposition::CallbackScheduled,
+                    callback_due: Some(
+                        DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+                            .unwrap()
+                            .to_utc(),
+                    ),
+                },
+            )
+            .at(
+                "c1",
+                Channel::Voice,
+                done_at,
+                EventKind::CallbackCompleted {
+                    agent_id: "a1".into(),
+                },
+            );
         let e = engine_with(&s.events);
         let a = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
-        assert_eq!((a.callback_scheduled, a.callbacks_kept, a.callbacks_late), (1, kept, late), "{done_at}");
+        assert_eq!(
+            (a.callback_scheduled, a.callbacks_kept, a.callbacks_late),
+            (1, kept, late),
+            "{done_at}"
+        );
     }
 }
 
 #[test]
 fn repeat_contact_seven_days_later_counts_and_one_millisecond_more_does_not() {
-    for (next_start, repeats) in [("2026-11-29T09:05:00Z", 1), ("2026-11-29T09:05:00.001Z", 0), ("2026-11-22T09:05:00Z", 0)] {
+    for (next_start, repeats) in [
+        ("2026-11-29T09:05:00Z", 1),
+        ("2026-11-29T09:05:00.001Z", 0),
+        ("2026-11-22T09:05:00Z", 0),
+    ] {
         let mut s = Script::new();
         s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
             .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
-            .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved))
+            .at(
+                "c1",
+                Channel::Chat,
+                "2026-11-22T09:05:00Z",
+                ended(Disposition::Resolved),
+            )
             .at("c2", Channel::Voice, next_start, started("k1"));
         let e = engine_with(&s.events);
         let a = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
@@ -405,10 +631,21 @@ fn repeat_is_found_when_the_new_start_is_processed_before_the_old_end() {
     s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
         .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
         .at("c2", Channel::Voice, "2026-11-23T10:00:00Z", started("k1"))
-        .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:05:00Z",
+            ended(Disposition::Resolved),
+        );
     let e = engine_with(&s.events);
-    assert_eq!(counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts, 1);
-    assert_eq!(counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts, 1);
+    assert_eq!(
+        counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts,
+        1
+    );
+    assert_eq!(
+        counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z").repeat_contacts,
+        1
+    );
 }
 
 #[test]
@@ -417,12 +654,52 @@ fn reordered_voice_utterances_give_the_same_interruptions() {
     s.at("c1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
         .at("c1", Channel::Voice, "2026-11-22T09:00:05Z", joined("a1"))
         // Customer talks 09:00:10 → 09:00:20; the agent starts at 09:00:15 (interrupts).
-        .at("c1", Channel::Voice, "2026-11-22T09:00:15Z", say(Party::Agent, Some("a1"), "Ja maar", Some("2026-11-22T09:00:16Z")))
-        .at("c1", Channel::Voice, "2026-11-22T09:00:10Z", say(Party::Customer, None, "Mijn internet doet het niet", Some("2026-11-22T09:00:20Z")))
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:00:15Z",
+            say(
+                Party::Agent,
+                Some("a1"),
+                "Ja maar",
+                Some("2026-11-22T09:00:16Z"),
+            ),
+        )
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:00:10Z",
+            say(
+                Party::Customer,
+                None,
+                "Mijn internet doet het niet",
+                Some("2026-11-22T09:00:20Z"),
+            ),
+        )
         // Customer 09:00:30 → 09:00:40; agent at 09:00:39.6 is within the 500 ms tolerance.
-        .at("c1", Channel::Voice, "2026-11-22T09:00:30Z", say(Party::Customer, None, "Al drie dagen", Some("2026-11-22T09:00:40Z")))
-        .at("c1", Channel::Voice, "2026-11-22T09:00:39.600Z", say(Party::Agent, Some("a1"), "Dat is vervelend", None))
-        .at("c1", Channel::Voice, "2026-11-22T09:03:00Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:00:30Z",
+            say(
+                Party::Customer,
+                None,
+                "Al drie dagen",
+                Some("2026-11-22T09:00:40Z"),
+            ),
+        )
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:00:39.600Z",
+            say(Party::Agent, Some("a1"), "Dat is vervelend", None),
+        )
+        .at(
+            "c1",
+            Channel::Voice,
+            "2026-11-22T09:03:00Z",
+            ended(Disposition::Resolved),
+        );
     let e = engine_with(&s.events);
     let a = counts_of(&e, Some("a1"), Channel::Voice, 0, "2026-11-22T09:00:00Z");
     assert_eq!(a.interruptions, 1);
@@ -434,13 +711,26 @@ fn duplicates_and_replays_after_the_end_change_nothing() {
     let mut s = Script::new();
     s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
         .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
-        .at("c1", Channel::Chat, "2026-11-22T09:05:00Z", ended(Disposition::Resolved))
-        .at("c1", Channel::Chat, "2026-11-23T09:05:00Z", EventKind::Survey { csat: 4 });
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:05:00Z",
+            ended(Disposition::Resolved),
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-23T09:05:00Z",
+            EventKind::Survey { csat: 4 },
+        );
     let mut events = s.events.clone();
     events.extend(s.events.iter().cloned()); // the whole contact replayed
     let e = engine_with(&events);
     let a = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
-    assert_eq!((a.handled, a.resolved, a.csat_sum, a.csat_count), (1, 1, 4, 1));
+    assert_eq!(
+        (a.handled, a.resolved, a.csat_sum, a.csat_count),
+        (1, 1, 4, 1)
+    );
     assert_eq!(e.counters().duplicates + e.counters().late_events, 4);
 }
 
@@ -457,26 +747,40 @@ fn a_contact_that_never_ends_times_out_and_is_counted() {
 
 #[test]
 fn dst_day_window_is_25_hours_and_keys_are_utc() {
-    let mut env = vec![("CONTACT_KPI__TIMEZONE".to_string(), "Europe/Amsterdam".to_string())];
+    let mut env = vec![(
+        "CONTACT_KPI__TIMEZONE".to_string(),
+        "Europe/Amsterdam".to_string(),
+    )];
     env.push(("CONTACT_KPI__WINDOWS".into(), "1d".into()));
     let s = Config::load_with_env(None, env).unwrap().engine;
     let mut sc = Script::new();
     // 25 Oct 2026 is the 25-hour day in Amsterdam: local midnight is 22:00Z the day before.
     sc.at("c1", Channel::Chat, "2026-10-25T22:30:00Z", started("k1"))
         .at("c1", Channel::Chat, "2026-10-25T22:30:10Z", joined("a1"))
-        .at("c1", Channel::Chat, "2026-10-25T22:40:00Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-10-25T22:40:00Z",
+            ended(Disposition::Resolved),
+        );
     let mut e = Engine::new(s, Arc::new(Analyzer::builtin()));
     for ev in &sc.events {
         e.apply(ev.clone());
     }
     e.advance();
     let updates = e.take_updates();
-    let agent = updates.iter().find(|u| u.key.starts_with("agent/")).unwrap();
+    let agent = updates
+        .iter()
+        .find(|u| u.key.starts_with("agent/"))
+        .unwrap();
     assert_eq!(agent.key, "agent/a1/chat/1d/2026-10-24T22:00:00Z");
     assert_eq!(agent.aggregate.window_end, "2026-10-25T23:00:00Z");
     assert_eq!(agent.aggregate.revision, 1);
     assert_eq!(agent.aggregate.resolution_rate, Some(1.0));
-    assert_eq!(agent.aggregate.service_level, None, "zero denominator is absent, not 0");
+    assert_eq!(
+        agent.aggregate.service_level, None,
+        "zero denominator is absent, not 0"
+    );
 }
 
 #[test]
@@ -484,20 +788,30 @@ fn revisions_grow_and_windows_become_final() {
     let mut sc = Script::new();
     sc.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
         .at("c1", Channel::Chat, "2026-11-22T09:00:10Z", joined("a1"))
-        .at("c1", Channel::Chat, "2026-11-22T09:10:00Z", ended(Disposition::Resolved));
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:10:00Z",
+            ended(Disposition::Resolved),
+        );
     let mut e = engine_with(&sc.events);
     e.advance();
     let first = e.take_updates();
     let key = "channel/chat/1h/2026-11-22T09:00:00Z";
     let r1 = first.iter().find(|u| u.key == key).unwrap();
     assert!(!r1.aggregate.r#final);
-    assert!(e.take_updates().is_empty(), "nothing changed, nothing published");
+    assert!(
+        e.take_updates().is_empty(),
+        "nothing changed, nothing published"
+    );
     // Event time moves past the window end plus the allowed lateness.
     e.apply(ContactEvent {
         event_id: "later".into(),
         contact_id: "c9".into(),
         channel: Channel::Chat,
-        ts: DateTime::parse_from_rfc3339("2026-11-22T10:06:00Z").unwrap().to_utc(),
+        ts: DateTime::parse_from_rfc3339("2026-11-22T10:06:00Z")
+            .unwrap()
+            .to_utc(),
         kind: started("k9"),
     });
     e.advance();
@@ -510,12 +824,21 @@ fn revisions_grow_and_windows_become_final() {
         event_id: "s1".into(),
         contact_id: "c1".into(),
         channel: Channel::Chat,
-        ts: DateTime::parse_from_rfc3339("2026-11-22T11:00:00Z").unwrap().to_utc(),
+        ts: DateTime::parse_from_rfc3339("2026-11-22T11:00:00Z")
+            .unwrap()
+            .to_utc(),
         kind: EventKind::Survey { csat: 5 },
     });
     e.advance();
     let third = e.take_updates();
     let r3 = third.iter().find(|u| u.key == key).unwrap();
-    assert_eq!((r3.aggregate.csat_sum, r3.aggregate.csat_count, r3.aggregate.csat_mean), (5, 1, Some(5.0)));
+    assert_eq!(
+        (
+            r3.aggregate.csat_sum,
+            r3.aggregate.csat_count,
+            r3.aggregate.csat_mean
+        ),
+        (5, 1, Some(5.0))
+    );
     assert!(r3.aggregate.revision > r2.aggregate.revision);
 }

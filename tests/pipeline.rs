@@ -54,9 +54,11 @@ async fn wait_for_aggregates(
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let (b, t) = (brokers.clone(), topic.clone());
-        let got = tokio::task::spawn_blocking(move || last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500))))
-            .await
-            .unwrap();
+        let got = tokio::task::spawn_blocking(move || {
+            last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500)))
+        })
+        .await
+        .unwrap();
         if exact(&got) == want || std::time::Instant::now() > deadline {
             return got;
         }
@@ -72,15 +74,24 @@ async fn contract_example_yields_the_hand_computed_aggregates() {
     let p = producer(&broker.brokers());
     for line in EXAMPLE {
         let key = "c42";
-        produce_raw(&p, &config.raw.topics.input, key, line.as_bytes(), Some("application/json")).await;
+        produce_raw(
+            &p,
+            &config.raw.topics.input,
+            key,
+            line.as_bytes(),
+            Some("application/json"),
+        )
+        .await;
     }
     let key = "agent/a3/chat/1h/2026-11-22T09:00:00Z";
     let mut agg = None;
     for _ in 0..60 {
         let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
-        let got = tokio::task::spawn_blocking(move || last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1000))))
-            .await
-            .unwrap();
+        let got = tokio::task::spawn_blocking(move || {
+            last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1000)))
+        })
+        .await
+        .unwrap();
         if let Some(v) = got.get(key) {
             agg = Some((v.clone(), got));
             break;
@@ -102,9 +113,19 @@ async fn contract_example_yields_the_hand_computed_aggregates() {
     assert_eq!(a["handle_ms_sum"], 320_000);
     assert_eq!(a["empathy_scored"], 1);
     assert_eq!(a["questions_asked"], 1);
-    assert!(a["service_level"].is_null(), "queue figures are absent at agent level");
+    assert!(
+        a["service_level"].is_null(),
+        "queue figures are absent at agent level"
+    );
     let c = &all["channel/chat/1h/2026-11-22T09:00:00Z"];
-    assert_eq!((c["offered"].as_u64(), c["answered"].as_u64(), c["abandoned"].as_u64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(
+        (
+            c["offered"].as_u64(),
+            c["answered"].as_u64(),
+            c["abandoned"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
     assert_eq!(c["wait_ms_sum"], 40_000);
     assert_eq!(c["answered_within_sl"], 1);
     assert_eq!(c["service_level"], 1.0);
@@ -113,11 +134,17 @@ async fn contract_example_yields_the_hand_computed_aggregates() {
     assert!(all.contains_key("channel/chat/1d/2026-11-22T00:00:00Z"));
     // No personal data in what is published.
     let text = serde_json::to_string(&all).unwrap();
-    assert!(!text.contains("k7") && !text.contains("pakket"), "no customer id or text in aggregates");
+    assert!(
+        !text.contains("k7") && !text.contains("pakket"),
+        "no customer id or text in aggregates"
+    );
     // Metrics.
     let (status, body) = http_get(service.http_addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(body.contains(r#"contact_kpi_handled_total{agent="a3",channel="chat"} 1"#), "{body}");
+    assert!(
+        body.contains(r#"contact_kpi_handled_total{agent="a3",channel="chat"} 1"#),
+        "{body}"
+    );
     assert!(body.contains(r#"contact_kpi_offered_total{channel="chat"} 1"#));
     assert_eq!(http_get(service.http_addr, "/healthz").await.0, 200);
     assert_eq!(http_get(service.http_addr, "/readyz").await.0, 200);
@@ -147,8 +174,10 @@ async fn bad_records_go_to_the_dlq_with_headers_and_change_no_kpi() {
         }
     }
     let service = RunningService::start(config.clone()).await.unwrap();
-    let good: Vec<ContactEvent> =
-        EXAMPLE.iter().map(|l| decode_event(Some(l.as_bytes()), None, PayloadFormat::Auto, 1 << 20).unwrap()).collect();
+    let good: Vec<ContactEvent> = EXAMPLE
+        .iter()
+        .map(|l| decode_event(Some(l.as_bytes()), None, PayloadFormat::Auto, 1 << 20).unwrap())
+        .collect();
     let expected = offline(&config, &good);
     let got = wait_for_aggregates(&config, &expected, Duration::from_secs(60)).await;
     assert_eq!(exact(&got), exact(&expected), "bad records changed no KPI");
@@ -158,12 +187,20 @@ async fn bad_records_go_to_the_dlq_with_headers_and_change_no_kpi() {
     })
     .await
     .unwrap();
-    assert_eq!(dlq.len(), bad.len(), "every bad record is dead-lettered once");
+    assert_eq!(
+        dlq.len(),
+        bad.len(),
+        "every bad record is dead-lettered once"
+    );
     let mut reasons = Vec::new();
     for m in &dlq {
         let headers = m.headers().expect("dlq records carry headers");
         let get = |name: &str| {
-            headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+            headers
+                .iter()
+                .find(|h| h.key == name)
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
         };
         assert_eq!(get("source_topic").as_deref(), Some(input.as_str()));
         let partition: i32 = get("source_partition").unwrap().parse().unwrap();
@@ -172,18 +209,42 @@ async fn bad_records_go_to_the_dlq_with_headers_and_change_no_kpi() {
         assert!(!get("error").unwrap().is_empty());
         reasons.push(get("error_reason").unwrap());
         let payload = m.payload().unwrap();
-        assert!(bad.iter().any(|(_, v, _)| *v == payload), "payload unchanged");
+        assert!(
+            bad.iter().any(|(_, v, _)| *v == payload),
+            "payload unchanged"
+        );
     }
     reasons.sort();
-    assert_eq!(reasons, ["bad_timestamp", "csat_out_of_range", "invalid_json", "invalid_protobuf", "unknown_channel"]);
+    assert_eq!(
+        reasons,
+        [
+            "bad_timestamp",
+            "csat_out_of_range",
+            "invalid_json",
+            "invalid_protobuf",
+            "unknown_channel"
+        ]
+    );
     let (_, body) = http_get(service.http_addr, "/metrics").await;
-    assert!(body.contains(r#"contact_kpi_dlq_records_total{reason="invalid_json"} 1"#), "{body}");
+    assert!(
+        body.contains(r#"contact_kpi_dlq_records_total{reason="invalid_json"} 1"#),
+        "{body}"
+    );
     service.stop().await.unwrap();
 }
 
 fn simulated(n: usize) -> Vec<ContactEvent> {
-    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z").unwrap().to_utc();
-    Simulator::new(SimConfig { agents: 12, seed: 42, start, contacts_per_hour: 400.0 }).take(n).collect()
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z")
+        .unwrap()
+        .to_utc();
+    Simulator::new(SimConfig {
+        agents: 12,
+        seed: 42,
+        start,
+        contacts_per_hour: 400.0,
+    })
+    .take(n)
+    .collect()
 }
 
 async fn restart_keeps_aggregates_exact(graceful: bool) {
@@ -199,9 +260,15 @@ async fn restart_keeps_aggregates_exact(graceful: bool) {
     let service = RunningService::start(config.clone()).await.unwrap();
     // Let it consume a while, then stop it while more traffic arrives.
     let consumed = |s: &RunningService| {
-        s.metrics.records_consumed.with_label_values(&[&config.raw.topics.input]).get()
+        s.metrics
+            .records_consumed
+            .with_label_values(&[&config.raw.topics.input])
+            .get()
     };
-    assert!(wait_until(Duration::from_secs(60), || consumed(&service) > 500).await, "service consumes");
+    assert!(
+        wait_until(Duration::from_secs(60), || consumed(&service) > 500).await,
+        "service consumes"
+    );
     produce_events(&p, &config.raw.topics.input, &second[..second.len() / 2]).await;
     if graceful {
         service.stop().await.unwrap();
@@ -212,16 +279,31 @@ async fn restart_keeps_aggregates_exact(graceful: bool) {
     let service = RunningService::start(config.clone()).await.unwrap();
     let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
     let (want, have) = (exact(&expected), exact(&got));
-    let differing: Vec<&String> = want.keys().filter(|k| want.get(*k) != have.get(*k)).take(5).collect();
+    let differing: Vec<&String> = want
+        .keys()
+        .filter(|k| want.get(*k) != have.get(*k))
+        .take(5)
+        .collect();
     if let Some(k) = differing.first() {
-        let (w, h) = (want[*k].as_object().unwrap(), have.get(*k).and_then(|v| v.as_object()).cloned().unwrap_or_default());
+        let (w, h) = (
+            want[*k].as_object().unwrap(),
+            have.get(*k)
+                .and_then(|v| v.as_object())
+                .cloned()
+                .unwrap_or_default(),
+        );
         for (f, v) in w {
             if h.get(f) != Some(v) {
                 eprintln!("{k}: field {f}: expected {v}, got {:?}", h.get(f));
             }
         }
     }
-    assert!(differing.is_empty() && want.len() == have.len(), "aggregates differ after restart: {differing:?} ({} expected, {} got)", want.len(), have.len());
+    assert!(
+        differing.is_empty() && want.len() == have.len(),
+        "aggregates differ after restart: {differing:?} ({} expected, {} got)",
+        want.len(),
+        have.len()
+    );
     service.stop().await.unwrap();
 }
 
@@ -237,22 +319,52 @@ async fn abrupt_stop_resumes_from_the_checkpoint_exactly() {
 
 /// A published aggregate's counts in the naive recomputation's shape.
 fn published_counts(config: &Config, v: &serde_json::Value) -> (Key, Naive) {
-    let u = |f: &str| v[f].as_u64().unwrap_or_else(|| panic!("field {f} missing in {v}"));
-    let window = config.engine.windows.iter().position(|w| w.name == v["window"].as_str().unwrap()).unwrap();
-    let start = chrono::DateTime::parse_from_rfc3339(v["window_start"].as_str().unwrap()).unwrap().timestamp_millis();
+    let u = |f: &str| {
+        v[f].as_u64()
+            .unwrap_or_else(|| panic!("field {f} missing in {v}"))
+    };
+    let window = config
+        .engine
+        .windows
+        .iter()
+        .position(|w| w.name == v["window"].as_str().unwrap())
+        .unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339(v["window_start"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
     let channel = contact_kpi::model::Channel::parse(v["channel"].as_str().unwrap()).unwrap();
     let agent = v["agent_id"].as_str().map(str::to_string);
     let by = |b: &str| v["empathy_by_ordinal"][b]["scored"].as_u64().unwrap_or(0);
     let n = Naive {
-        offered: u("offered"), answered: u("answered"), abandoned: u("abandoned"), answered_within_sl: u("answered_within_sl"),
-        wait_ms_sum: u("wait_ms_sum"), wait_ms_count: u("wait_ms_count"), first_response_ms_sum: u("first_response_ms_sum"),
-        first_response_ms_count: u("first_response_ms_count"), first_response_within_sla: u("first_response_within_sla"),
-        reply_ms_sum: u("reply_ms_sum"), reply_ms_count: u("reply_ms_count"), handled: u("handled"), handled_final: u("handled_final"),
-        resolved: u("resolved"), unresolved: u("unresolved"), escalated: u("escalated"), callback_scheduled: u("callback_scheduled"),
-        transfers_out: u("transfers_out"), handle_ms_sum: u("handle_ms_sum"), handle_ms_count: u("handle_ms_count"),
-        repeat_contacts: u("repeat_contacts"), callbacks_kept: u("callbacks_kept"), callbacks_late: u("callbacks_late"),
-        csat_sum: u("csat_sum"), csat_count: u("csat_count"), interruptions: u("interruptions"), empathy_scored: u("empathy_scored"),
-        listened_fully: u("listened_fully"), by_ordinal_scored: [by("1-10"), by("11-20"), by("21-40"), by("41+")],
+        offered: u("offered"),
+        answered: u("answered"),
+        abandoned: u("abandoned"),
+        answered_within_sl: u("answered_within_sl"),
+        wait_ms_sum: u("wait_ms_sum"),
+        wait_ms_count: u("wait_ms_count"),
+        first_response_ms_sum: u("first_response_ms_sum"),
+        first_response_ms_count: u("first_response_ms_count"),
+        first_response_within_sla: u("first_response_within_sla"),
+        reply_ms_sum: u("reply_ms_sum"),
+        reply_ms_count: u("reply_ms_count"),
+        handled: u("handled"),
+        handled_final: u("handled_final"),
+        resolved: u("resolved"),
+        unresolved: u("unresolved"),
+        escalated: u("escalated"),
+        callback_scheduled: u("callback_scheduled"),
+        transfers_out: u("transfers_out"),
+        handle_ms_sum: u("handle_ms_sum"),
+        handle_ms_count: u("handle_ms_count"),
+        repeat_contacts: u("repeat_contacts"),
+        callbacks_kept: u("callbacks_kept"),
+        callbacks_late: u("callbacks_late"),
+        csat_sum: u("csat_sum"),
+        csat_count: u("csat_count"),
+        interruptions: u("interruptions"),
+        empathy_scored: u("empathy_scored"),
+        listened_fully: u("listened_fully"),
+        by_ordinal_scored: [by("1-10"), by("11-20"), by("21-40"), by("41+")],
     };
     ((agent, channel, window, start), n)
 }
@@ -260,31 +372,61 @@ fn published_counts(config: &Config, v: &serde_json::Value) -> (Key, Naive) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_simulated_contacts_match_the_naive_recomputation() {
     let broker = Broker::start();
-    let config = test_config(&broker, "naive", &[("CONTACT_KPI__TIMEZONE", "Europe/Amsterdam")]);
+    let config = test_config(
+        &broker,
+        "naive",
+        &[("CONTACT_KPI__TIMEZONE", "Europe/Amsterdam")],
+    );
     let events = simulated(25_000);
-    let contacts: std::collections::HashSet<&str> = events.iter().map(|e| e.contact_id.as_str()).collect();
-    assert!(contacts.len() >= 2000, "a few thousand contacts ({})", contacts.len());
-    let expected: BTreeMap<Key, Naive> =
-        naive(&config.engine, &events).into_iter().filter(|(_, n)| *n != Naive::default()).collect();
+    let contacts: std::collections::HashSet<&str> =
+        events.iter().map(|e| e.contact_id.as_str()).collect();
+    assert!(
+        contacts.len() >= 2000,
+        "a few thousand contacts ({})",
+        contacts.len()
+    );
+    let expected: BTreeMap<Key, Naive> = naive(&config.engine, &events)
+        .into_iter()
+        .filter(|(_, n)| *n != Naive::default())
+        .collect();
     create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
-    produce_events(&producer(&broker.brokers()), &config.raw.topics.input, &events).await;
+    produce_events(
+        &producer(&broker.brokers()),
+        &config.raw.topics.input,
+        &events,
+    )
+    .await;
     let service = RunningService::start(config.clone()).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
     let got = loop {
         let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
-        let published = tokio::task::spawn_blocking(move || last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500))))
-            .await
-            .unwrap();
-        let got: BTreeMap<Key, Naive> = published.values().map(|v| published_counts(&config, v)).collect();
+        let published = tokio::task::spawn_blocking(move || {
+            last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500)))
+        })
+        .await
+        .unwrap();
+        let got: BTreeMap<Key, Naive> = published
+            .values()
+            .map(|v| published_counts(&config, v))
+            .collect();
         if got == expected || std::time::Instant::now() > deadline {
             break got;
         }
     };
-    let wrong: Vec<_> = expected.iter().filter(|(k, n)| got.get(*k) != Some(*n)).take(3).collect();
+    let wrong: Vec<_> = expected
+        .iter()
+        .filter(|(k, n)| got.get(*k) != Some(*n))
+        .take(3)
+        .collect();
     for (k, n) in &wrong {
         eprintln!("{k:?}\n expected {n:?}\n      got {:?}", got.get(*k));
     }
-    assert!(wrong.is_empty(), "{} of {} aggregates differ", wrong.len(), expected.len());
+    assert!(
+        wrong.is_empty(),
+        "{} of {} aggregates differ",
+        wrong.len(),
+        expected.len()
+    );
     assert_eq!(got.len(), expected.len(), "no extra aggregates");
     service.stop().await.unwrap();
 }

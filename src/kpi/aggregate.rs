@@ -49,13 +49,17 @@ pub struct Quantiles(Option<Box<DDSketch>>);
 
 impl std::fmt::Debug for Quantiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quantiles").field("count", &self.0.as_ref().map_or(0, |s| s.count())).finish()
+        f.debug_struct("Quantiles")
+            .field("count", &self.0.as_ref().map_or(0, |s| s.count()))
+            .finish()
     }
 }
 
 impl Quantiles {
     fn add(&mut self, v: f64) {
-        self.0.get_or_insert_with(|| Box::new(DDSketch::new(SketchConfig::defaults()))).add(v);
+        self.0
+            .get_or_insert_with(|| Box::new(DDSketch::new(SketchConfig::defaults())))
+            .add(v);
     }
 
     fn quantile(&self, q: f64) -> Option<f64> {
@@ -229,11 +233,19 @@ impl Aggregator {
                 applied = false;
                 continue;
             }
-            let key = AggKey { agent: agent.map(str::to_string), channel, window: wi, start_ms: ms(start) };
-            let agg = self.windows.entry(key.clone()).or_insert_with(|| WindowAggregate {
-                end_ms: ms(end),
-                ..WindowAggregate::default()
-            });
+            let key = AggKey {
+                agent: agent.map(str::to_string),
+                channel,
+                window: wi,
+                start_ms: ms(start),
+            };
+            let agg = self
+                .windows
+                .entry(key.clone())
+                .or_insert_with(|| WindowAggregate {
+                    end_ms: ms(end),
+                    ..WindowAggregate::default()
+                });
             f(agg);
             self.dirty.insert(key);
         }
@@ -258,7 +270,9 @@ impl Aggregator {
         let applied = match fact {
             Fact::CustomerContactStarted { .. } => true,
             Fact::ContactFinished(summary) => self.apply_contact(settings, summary, counters),
-            Fact::Repeated { contact } => self.correct(settings, contact, |c| c.repeat_contacts += 1),
+            Fact::Repeated { contact } => {
+                self.correct(settings, contact, |c| c.repeat_contacts += 1)
+            }
             Fact::Callback { contact, kept } => self.correct(settings, contact, |c| {
                 if *kept {
                     c.callbacks_kept += 1
@@ -276,12 +290,26 @@ impl Aggregator {
         }
     }
 
-    fn correct(&mut self, settings: &EngineSettings, contact: &ContactRef, f: impl Fn(&mut Counts)) -> bool {
-        let Some(agent) = &contact.final_agent else { return true };
-        self.with_both(settings, agent, contact.channel, contact.ended, |w| f(&mut w.counts))
+    fn correct(
+        &mut self,
+        settings: &EngineSettings,
+        contact: &ContactRef,
+        f: impl Fn(&mut Counts),
+    ) -> bool {
+        let Some(agent) = &contact.final_agent else {
+            return true;
+        };
+        self.with_both(settings, agent, contact.channel, contact.ended, |w| {
+            f(&mut w.counts)
+        })
     }
 
-    fn apply_contact(&mut self, settings: &EngineSettings, s: &ContactSummary, counters: &mut EngineCounters) -> bool {
+    fn apply_contact(
+        &mut self,
+        settings: &EngineSettings,
+        s: &ContactSummary,
+        counters: &mut EngineCounters,
+    ) -> bool {
         let mut ok = self.with_windows(settings, None, s.channel, s.ended, |w| {
             let c = &mut w.counts;
             c.offered += 1;
@@ -301,7 +329,8 @@ impl Aggregator {
             ok &= self.with_both(settings, &seg.agent_id, s.channel, s.ended, |w| {
                 w.counts.add_segment(seg, s.disposition);
                 if seg.is_final {
-                    w.handle_ms.add((seg.closed - seg.joined).num_milliseconds().max(0) as f64);
+                    w.handle_ms
+                        .add((seg.closed - seg.joined).num_milliseconds().max(0) as f64);
                 }
             });
         }
@@ -338,7 +367,10 @@ impl Aggregator {
             scored: seg.empathy_scored,
             shown: seg.empathy_shown,
         };
-        let list = self.agent_days.entry((seg.agent_id.clone(), day)).or_default();
+        let list = self
+            .agent_days
+            .entry((seg.agent_id.clone(), day))
+            .or_default();
         let pos = list.partition_point(|e| {
             (e.joined, &e.contact_id, e.segment) < (entry.joined, &entry.contact_id, entry.segment)
         });
@@ -396,9 +428,12 @@ impl Aggregator {
             }
             true
         });
-        let oldest_day = local_date(settings.timezone, watermark - chrono::Duration::milliseconds(retention))
-            .pred_opt()
-            .unwrap_or(NaiveDate::MIN);
+        let oldest_day = local_date(
+            settings.timezone,
+            watermark - chrono::Duration::milliseconds(retention),
+        )
+        .pred_opt()
+        .unwrap_or(NaiveDate::MIN);
         self.agent_days.retain(|(_, day), _| *day >= oldest_day);
     }
 
@@ -452,11 +487,22 @@ fn signed_ratio(num: i64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-pub fn to_proto(settings: &EngineSettings, key: &AggKey, agg: &WindowAggregate, watermark_ms: Option<i64>) -> KpiAggregate {
+pub fn to_proto(
+    settings: &EngineSettings,
+    key: &AggKey,
+    agg: &WindowAggregate,
+    watermark_ms: Option<i64>,
+) -> KpiAggregate {
     let c = &agg.counts;
-    let fcr_final = watermark_ms.is_some_and(|w| agg.end_ms + settings.repeat_period.as_millis() as i64 <= w);
+    let fcr_final =
+        watermark_ms.is_some_and(|w| agg.end_ms + settings.repeat_period.as_millis() as i64 <= w);
     KpiAggregate {
-        level: if key.agent.is_some() { "agent" } else { "channel" }.into(),
+        level: if key.agent.is_some() {
+            "agent"
+        } else {
+            "channel"
+        }
+        .into(),
         agent_id: key.agent.clone(),
         channel: key.channel.as_str().into(),
         window: settings.windows[key.window].name.clone(),
@@ -528,7 +574,10 @@ pub fn to_proto(settings: &EngineSettings, key: &AggKey, agg: &WindowAggregate, 
         asa_ms: ratio(c.wait_ms_sum, c.answered),
         first_response_sla_rate: ratio(c.first_response_within_sla, c.first_response_ms_count),
         resolution_rate: ratio(c.resolved, c.handled_final),
-        fcr_rate: signed_ratio(c.resolved as i64 - c.repeat_contacts as i64, c.handled_final),
+        fcr_rate: signed_ratio(
+            c.resolved as i64 - c.repeat_contacts as i64,
+            c.handled_final,
+        ),
         fcr_final,
         callback_kept_rate: ratio(c.callbacks_kept, c.callback_scheduled),
         csat_mean: ratio(c.csat_sum, c.csat_count),

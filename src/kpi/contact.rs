@@ -16,7 +16,9 @@ use super::facts::{ContactRef, ContactSummary, CustomerHash, Fact, SegmentSummar
 use super::EngineCounters;
 use crate::config::EngineSettings;
 use crate::empathy::{Analyzer, Judgement, SegmentInput, SegmentTurn, TurnFeatures};
-use crate::model::{millis_between, Channel, ContactEvent, Disposition, EventKind, Party, Timestamp};
+use crate::model::{
+    millis_between, Channel, ContactEvent, Disposition, EventKind, Party, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -115,7 +117,10 @@ impl Assembler {
                 EventKind::Survey { csat } => {
                     if done.correction_events.insert(event.event_id) {
                         if done.contact.final_agent.is_some() {
-                            out.push(Fact::Survey { contact: done.contact.clone(), csat: *csat });
+                            out.push(Fact::Survey {
+                                contact: done.contact.clone(),
+                                csat: *csat,
+                            });
                         } else {
                             counters.orphan_corrections += 1;
                         }
@@ -138,17 +143,20 @@ impl Assembler {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let contact_id = event.contact_id.clone();
-        let open = self.open.entry(contact_id.clone()).or_insert_with(|| OpenContact {
-            channel: event.channel,
-            customer: None,
-            started: None,
-            language: None,
-            seen_events: HashSet::new(),
-            items: Vec::new(),
-            surveys: Vec::new(),
-            callbacks: Vec::new(),
-            last_event: event.ts,
-        });
+        let open = self
+            .open
+            .entry(contact_id.clone())
+            .or_insert_with(|| OpenContact {
+                channel: event.channel,
+                customer: None,
+                started: None,
+                language: None,
+                seen_events: HashSet::new(),
+                items: Vec::new(),
+                surveys: Vec::new(),
+                callbacks: Vec::new(),
+                last_event: event.ts,
+            });
         if !open.seen_events.insert(event.event_id.clone()) {
             counters.duplicates += 1;
             return;
@@ -158,7 +166,11 @@ impl Assembler {
         }
         open.last_event = open.last_event.max(event.ts);
         match event.kind {
-            EventKind::ContactStarted { customer_id, language, .. } => {
+            EventKind::ContactStarted {
+                customer_id,
+                language,
+                ..
+            } => {
                 if open.started.is_some() {
                     counters.late_events += 1;
                     return;
@@ -169,15 +181,29 @@ impl Assembler {
                 if language.is_some() {
                     open.language = language;
                 }
-                out.push(Fact::CustomerContactStarted { customer, contact_id, started: event.ts });
+                out.push(Fact::CustomerContactStarted {
+                    customer,
+                    contact_id,
+                    started: event.ts,
+                });
             }
-            EventKind::AgentJoined { agent_id } => {
-                open.items.push(TimedItem { ts: event.ts, seq, item: Item::Joined(agent_id) })
-            }
-            EventKind::Transfer { from_agent_id } => {
-                open.items.push(TimedItem { ts: event.ts, seq, item: Item::Transfer(from_agent_id) })
-            }
-            EventKind::Message { party, agent_id, text, end_ts, raised_voice } => {
+            EventKind::AgentJoined { agent_id } => open.items.push(TimedItem {
+                ts: event.ts,
+                seq,
+                item: Item::Joined(agent_id),
+            }),
+            EventKind::Transfer { from_agent_id } => open.items.push(TimedItem {
+                ts: event.ts,
+                seq,
+                item: Item::Transfer(from_agent_id),
+            }),
+            EventKind::Message {
+                party,
+                agent_id,
+                text,
+                end_ts,
+                raised_voice,
+            } => {
                 let language = match &open.language {
                     Some(l) => l.clone(),
                     None => match analyzer.detect_language(&text) {
@@ -188,21 +214,45 @@ impl Assembler {
                         None => "en".to_string(),
                     },
                 };
-                let lexicon_language = if analyzer.supports(&language) { language.as_str() } else { "en" };
+                let lexicon_language = if analyzer.supports(&language) {
+                    language.as_str()
+                } else {
+                    "en"
+                };
                 let features = analyzer.analyze_turn(lexicon_language, open.channel, party, &text);
                 open.items.push(TimedItem {
                     ts: event.ts,
                     seq,
-                    item: Item::Message(Turn { party, agent_id, end_ts, raised_voice, features }),
+                    item: Item::Message(Turn {
+                        party,
+                        agent_id,
+                        end_ts,
+                        raised_voice,
+                        features,
+                    }),
                 });
             }
             EventKind::Survey { csat } => open.surveys.push((event.event_id, csat)),
             EventKind::CallbackCompleted { .. } => open.callbacks.push((event.event_id, event.ts)),
-            EventKind::ContactEnded { disposition, callback_due } => {
+            EventKind::ContactEnded {
+                disposition,
+                callback_due,
+            } => {
                 let open = self.open.remove(&contact_id).expect("present");
-                let (summary, _judgements) =
-                    summarize(settings, analyzer, &contact_id, &open, event.ts, disposition, callback_due);
-                if open.language.as_deref().is_some_and(|l| !analyzer.supports(l)) {
+                let (summary, _judgements) = summarize(
+                    settings,
+                    analyzer,
+                    &contact_id,
+                    &open,
+                    event.ts,
+                    disposition,
+                    callback_due,
+                );
+                if open
+                    .language
+                    .as_deref()
+                    .is_some_and(|l| !analyzer.supports(l))
+                {
                     counters.unsupported_language_contacts += 1;
                 }
                 let contact = summary.contact_ref();
@@ -216,7 +266,10 @@ impl Assembler {
                 for (id, csat) in open.surveys {
                     done.correction_events.insert(id);
                     if contact.final_agent.is_some() {
-                        out.push(Fact::Survey { contact: contact.clone(), csat });
+                        out.push(Fact::Survey {
+                            contact: contact.clone(),
+                            csat,
+                        });
                     } else {
                         counters.orphan_corrections += 1;
                     }
@@ -227,21 +280,29 @@ impl Assembler {
                     done.correction_events.insert(id);
                     apply_callback(&mut done, ts, counters, out);
                 }
-                self.finished_by_end.insert((event.ts, contact_id.clone()), ());
+                self.finished_by_end
+                    .insert((event.ts, contact_id.clone()), ());
                 self.finished.insert(contact_id, done);
             }
         }
     }
 
     /// Evicts idle open contacts and expired finished ones, by event time.
-    pub fn expire(&mut self, settings: &EngineSettings, now: Timestamp, counters: &mut EngineCounters) {
+    pub fn expire(
+        &mut self,
+        settings: &EngineSettings,
+        now: Timestamp,
+        counters: &mut EngineCounters,
+    ) {
         let before = self.open.len();
         self.open.retain(|_, c| {
-            let idle = chrono::Duration::from_std(settings.idle_timeout.get(c.channel)).unwrap_or(chrono::Duration::MAX);
+            let idle = chrono::Duration::from_std(settings.idle_timeout.get(c.channel))
+                .unwrap_or(chrono::Duration::MAX);
             now - c.last_event <= idle
         });
         counters.timed_out_contacts += (before - self.open.len()) as u64;
-        let retention = chrono::Duration::from_std(settings.finished_retention).unwrap_or(chrono::Duration::MAX);
+        let retention = chrono::Duration::from_std(settings.finished_retention)
+            .unwrap_or(chrono::Duration::MAX);
         while let Some((key, _)) = self.finished_by_end.first_key_value() {
             if now - key.0 <= retention {
                 break;
@@ -253,17 +314,29 @@ impl Assembler {
     }
 }
 
-fn apply_callback(done: &mut FinishedContact, ts: Timestamp, counters: &mut EngineCounters, out: &mut Vec<Fact>) {
-    let scheduled = done.contact.disposition == Disposition::CallbackScheduled && done.contact.final_agent.is_some();
+fn apply_callback(
+    done: &mut FinishedContact,
+    ts: Timestamp,
+    counters: &mut EngineCounters,
+    out: &mut Vec<Fact>,
+) {
+    let scheduled = done.contact.disposition == Disposition::CallbackScheduled
+        && done.contact.final_agent.is_some();
     match (scheduled, done.callback_due) {
         (true, Some(due)) if !done.callback_done => {
             done.callback_done = true;
-            out.push(Fact::Callback { contact: done.contact.clone(), kept: ts <= due });
+            out.push(Fact::Callback {
+                contact: done.contact.clone(),
+                kept: ts <= due,
+            });
         }
         (true, None) if !done.callback_done => {
             // Scheduled without a due time: completed counts as kept.
             done.callback_done = true;
-            out.push(Fact::Callback { contact: done.contact.clone(), kept: true });
+            out.push(Fact::Callback {
+                contact: done.contact.clone(),
+                kept: true,
+            });
         }
         _ => counters.orphan_corrections += 1,
     }
@@ -382,7 +455,9 @@ pub fn summarize(
                     segments[i].turns.push(idx);
                     if open.channel == Channel::Voice {
                         if let Some((cts, Some(cend))) = last_customer {
-                            if cts < it.ts && millis_between(it.ts, cend) > INTERRUPTION_TOLERANCE_MS {
+                            if cts < it.ts
+                                && millis_between(it.ts, cend) > INTERRUPTION_TOLERANCE_MS
+                            {
                                 segments[i].interruptions += 1;
                             }
                         }
@@ -395,7 +470,8 @@ pub fn summarize(
                 }
                 if first_response.is_none() && open.channel != Channel::Voice {
                     if let Some(started) = open.started {
-                        first_response = Some((agent.to_string(), millis_between(started, it.ts).max(0)));
+                        first_response =
+                            Some((agent.to_string(), millis_between(started, it.ts).max(0)));
                     }
                 }
             }
@@ -404,14 +480,23 @@ pub fn summarize(
     }
 
     let language = open.language.as_deref().unwrap_or("en");
-    let language = if analyzer.supports(language) { language } else { "en" };
+    let language = if analyzer.supports(language) {
+        language
+    } else {
+        "en"
+    };
     let final_index = segments.len().checked_sub(1);
     let mut judgements = Vec::with_capacity(segments.len());
     let mut summaries = Vec::with_capacity(segments.len());
     for (i, s) in segments.iter().enumerate() {
         let as_turn = |&idx: &usize| {
             let (_, t) = messages[idx];
-            SegmentTurn { message_index: idx, party: t.party, raised_voice: t.raised_voice, features: &t.features }
+            SegmentTurn {
+                message_index: idx,
+                party: t.party,
+                raised_voice: t.raised_voice,
+                features: &t.features,
+            }
         };
         let input = SegmentInput {
             language,
@@ -450,7 +535,8 @@ pub fn summarize(
         callback_due,
         abandoned: segments.is_empty(),
         wait_ms,
-        within_service_level: wait_ms.map(|w| w <= settings.service_level.get(open.channel).as_millis() as i64),
+        within_service_level: wait_ms
+            .map(|w| w <= settings.service_level.get(open.channel).as_millis() as i64),
         first_response: first_response.map(|(agent, ms)| {
             let within = ms <= settings.service_level.get(open.channel).as_millis() as i64;
             (agent, ms, within)

@@ -24,12 +24,24 @@ pub struct ContactRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Fact {
-    CustomerContactStarted { customer: CustomerHash, contact_id: String, started: Timestamp },
+    CustomerContactStarted {
+        customer: CustomerHash,
+        contact_id: String,
+        started: Timestamp,
+    },
     ContactFinished(ContactSummary),
     /// A resolved contact whose customer came back within the repeat period.
-    Repeated { contact: ContactRef },
-    Callback { contact: ContactRef, kept: bool },
-    Survey { contact: ContactRef, csat: u8 },
+    Repeated {
+        contact: ContactRef,
+    },
+    Callback {
+        contact: ContactRef,
+        kept: bool,
+    },
+    Survey {
+        contact: ContactRef,
+        csat: u8,
+    },
 }
 
 /// One finished contact with every figure kpis.md derives from it.

@@ -73,7 +73,11 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(settings: EngineSettings, analyzer: Arc<Analyzer>) -> Self {
-        Engine { settings, analyzer, state: EngineState::default() }
+        Engine {
+            settings,
+            analyzer,
+            state: EngineState::default(),
+        }
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -95,8 +99,15 @@ impl Engine {
         st.counters.events += 1;
         st.max_event_ts = Some(st.max_event_ts.map_or(event.ts, |m| m.max(event.ts)));
         let mut facts = Vec::new();
-        st.assembler.apply(&self.settings, &self.analyzer, event, &mut st.counters, &mut facts);
-        let period = chrono::Duration::from_std(self.settings.repeat_period).unwrap_or(chrono::Duration::MAX);
+        st.assembler.apply(
+            &self.settings,
+            &self.analyzer,
+            event,
+            &mut st.counters,
+            &mut facts,
+        );
+        let period = chrono::Duration::from_std(self.settings.repeat_period)
+            .unwrap_or(chrono::Duration::MAX);
         let mut repeats = Vec::new();
         for f in &facts {
             if matches!(f, Fact::ContactFinished(_)) {
@@ -124,12 +135,17 @@ impl Engine {
     /// Moves event time to `watermark` (never beyond the newest event seen):
     /// no event older than it is expected any more, except late ones.
     pub fn advance_to(&mut self, watermark: Timestamp) {
-        let Some(max) = self.state.max_event_ts else { return };
+        let Some(max) = self.state.max_event_ts else {
+            return;
+        };
         let now = watermark.min(max);
         let st = &mut self.state;
         st.assembler.expire(&self.settings, now, &mut st.counters);
-        let lateness = chrono::Duration::from_std(self.settings.allowed_lateness).unwrap_or_default();
-        let keep = chrono::Duration::from_std(self.settings.repeat_period).unwrap_or(chrono::Duration::MAX) + lateness;
+        let lateness =
+            chrono::Duration::from_std(self.settings.allowed_lateness).unwrap_or_default();
+        let keep = chrono::Duration::from_std(self.settings.repeat_period)
+            .unwrap_or(chrono::Duration::MAX)
+            + lateness;
         st.repeats.expire(now, keep);
         st.aggregator.advance(&self.settings, now - lateness);
     }
@@ -153,7 +169,8 @@ impl Engine {
 
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         let (version, body) = bytes.split_at(bytes.len().min(4));
-        let version = u32::from_le_bytes(version.try_into().map_err(|_| SnapshotError::Version(0))?);
+        let version =
+            u32::from_le_bytes(version.try_into().map_err(|_| SnapshotError::Version(0))?);
         if version != SNAPSHOT_VERSION {
             return Err(SnapshotError::Version(version));
         }

@@ -39,29 +39,41 @@ impl RepeatDetector {
     /// Observes a fact; appends `Repeated` facts it implies.
     pub fn apply(&mut self, period: chrono::Duration, fact: &Fact, out: &mut Vec<Fact>) {
         match fact {
-            Fact::CustomerContactStarted { customer, contact_id, started } => {
+            Fact::CustomerContactStarted {
+                customer,
+                contact_id,
+                started,
+            } => {
                 let h = self.customers.entry(customer.clone()).or_default();
                 for r in h.resolved.iter_mut() {
-                    if !r.repeated && r.contact.contact_id != *contact_id && is_repeat(r.contact.ended, *started, period) {
+                    if !r.repeated
+                        && r.contact.contact_id != *contact_id
+                        && is_repeat(r.contact.ended, *started, period)
+                    {
                         r.repeated = true;
-                        out.push(Fact::Repeated { contact: r.contact.clone() });
+                        out.push(Fact::Repeated {
+                            contact: r.contact.clone(),
+                        });
                     }
                 }
                 h.starts.push((*started, contact_id.clone()));
             }
             Fact::ContactFinished(summary) => {
-                let Some(customer) = &summary.customer else { return };
+                let Some(customer) = &summary.customer else {
+                    return;
+                };
                 if summary.abandoned || summary.disposition != Disposition::Resolved {
                     return;
                 }
                 let h = self.customers.entry(customer.clone()).or_default();
                 let contact = summary.contact_ref();
-                let repeated = h
-                    .starts
-                    .iter()
-                    .any(|(s, id)| *id != contact.contact_id && is_repeat(contact.ended, *s, period));
+                let repeated = h.starts.iter().any(|(s, id)| {
+                    *id != contact.contact_id && is_repeat(contact.ended, *s, period)
+                });
                 if repeated {
-                    out.push(Fact::Repeated { contact: contact.clone() });
+                    out.push(Fact::Repeated {
+                        contact: contact.clone(),
+                    });
                 }
                 h.resolved.push(ResolvedContact { contact, repeated });
             }

@@ -63,7 +63,11 @@ mod tests {
 
     #[test]
     fn hour_windows_in_utc() {
-        let (s, e) = window_bounds(&parse_window("1h").unwrap(), chrono_tz::UTC, ts("2026-11-22T09:06:00Z"));
+        let (s, e) = window_bounds(
+            &parse_window("1h").unwrap(),
+            chrono_tz::UTC,
+            ts("2026-11-22T09:06:00Z"),
+        );
         assert_eq!(s, ts("2026-11-22T09:00:00Z"));
         assert_eq!(e, ts("2026-11-22T10:00:00Z"));
     }

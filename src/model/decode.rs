@@ -23,7 +23,12 @@ pub enum PayloadFormat {
 impl PayloadFormat {
     /// The format named by a `content-type` header value, if it names one.
     pub fn from_content_type(value: &str) -> Option<Self> {
-        let media = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match media.as_str() {
             "application/json" => Some(PayloadFormat::Json),
             "application/x-protobuf" | "application/protobuf" => Some(PayloadFormat::Protobuf),
@@ -67,7 +72,9 @@ impl DecodeError {
             DecodeError::UnsupportedContentType => "unsupported_content_type",
             DecodeError::MissingField(_) => "missing_field",
             DecodeError::UnknownValue { field: "type", .. } => "unknown_type",
-            DecodeError::UnknownValue { field: "channel", .. } => "unknown_channel",
+            DecodeError::UnknownValue {
+                field: "channel", ..
+            } => "unknown_channel",
             DecodeError::UnknownValue { field: "party", .. } => "unknown_party",
             DecodeError::UnknownValue { .. } => "unknown_value",
             DecodeError::BadTimestamp { .. } => "bad_timestamp",
@@ -137,13 +144,18 @@ pub fn decode_event(
 ) -> Result<ContactEvent, DecodeError> {
     let bytes = value.ok_or(DecodeError::Empty)?;
     if bytes.len() > max_bytes {
-        return Err(DecodeError::TooLarge { size: bytes.len(), limit: max_bytes });
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
     }
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
     let format = match content_type {
-        Some(ct) => PayloadFormat::from_content_type(ct).ok_or(DecodeError::UnsupportedContentType)?,
+        Some(ct) => {
+            PayloadFormat::from_content_type(ct).ok_or(DecodeError::UnsupportedContentType)?
+        }
         None => default_format,
     };
     let format = match format {
@@ -157,8 +169,12 @@ pub fn decode_event(
         f => f,
     };
     let raw: RawEvent = match format {
-        PayloadFormat::Json => serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?,
-        _ => proto::ContactEvent::decode(bytes).map_err(|e| DecodeError::Protobuf(e.to_string()))?.into(),
+        PayloadFormat::Json => {
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?
+        }
+        _ => proto::ContactEvent::decode(bytes)
+            .map_err(|e| DecodeError::Protobuf(e.to_string()))?
+            .into(),
     };
     validate(raw)
 }
@@ -184,23 +200,35 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
     let event_id = required(raw.event_id, "event_id")?;
     let contact_id = required(raw.contact_id, "contact_id")?;
     let channel_name = required(raw.channel, "channel")?;
-    let channel = Channel::parse(&channel_name)
-        .ok_or(DecodeError::UnknownValue { field: "channel", value: channel_name })?;
+    let channel = Channel::parse(&channel_name).ok_or(DecodeError::UnknownValue {
+        field: "channel",
+        value: channel_name,
+    })?;
     let type_name = required(raw.kind, "type")?;
     let ts = parse_ts(&required(raw.ts, "ts")?, "ts")?;
     let kind = match type_name.as_str() {
         "contact_started" => EventKind::ContactStarted {
             customer_id: required(raw.customer_id, "customer_id")?,
             queue: raw.queue,
-            language: raw.language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()),
+            language: raw
+                .language
+                .map(|l| l.trim().to_ascii_lowercase())
+                .filter(|l| !l.is_empty()),
         },
-        "agent_joined" => EventKind::AgentJoined { agent_id: required(raw.agent_id, "agent_id")? },
+        "agent_joined" => EventKind::AgentJoined {
+            agent_id: required(raw.agent_id, "agent_id")?,
+        },
         "message" => {
             let party_name = required(raw.party, "party")?;
             let party = match party_name.as_str() {
                 "customer" => Party::Customer,
                 "agent" => Party::Agent,
-                _ => return Err(DecodeError::UnknownValue { field: "party", value: party_name }),
+                _ => {
+                    return Err(DecodeError::UnknownValue {
+                        field: "party",
+                        value: party_name,
+                    })
+                }
             };
             let agent_id = match party {
                 Party::Agent => Some(required(raw.agent_id, "agent_id")?),
@@ -215,15 +243,24 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
                 raised_voice: raw.raised_voice.unwrap_or(false),
             }
         }
-        "transfer" => EventKind::Transfer { from_agent_id: required(raw.from_agent_id, "from_agent_id")? },
+        "transfer" => EventKind::Transfer {
+            from_agent_id: required(raw.from_agent_id, "from_agent_id")?,
+        },
         "contact_ended" => {
             let name = required(raw.disposition, "disposition")?;
-            let disposition = Disposition::parse(&name)
-                .ok_or(DecodeError::UnknownValue { field: "disposition", value: name })?;
+            let disposition = Disposition::parse(&name).ok_or(DecodeError::UnknownValue {
+                field: "disposition",
+                value: name,
+            })?;
             let callback_due = optional_ts(raw.callback_due, "callback_due")?;
-            EventKind::ContactEnded { disposition, callback_due }
+            EventKind::ContactEnded {
+                disposition,
+                callback_due,
+            }
         }
-        "callback_completed" => EventKind::CallbackCompleted { agent_id: required(raw.agent_id, "agent_id")? },
+        "callback_completed" => EventKind::CallbackCompleted {
+            agent_id: required(raw.agent_id, "agent_id")?,
+        },
         "survey" => {
             let csat = raw.csat.ok_or(DecodeError::MissingField("csat"))?;
             if !(1..=5).contains(&csat) {
@@ -231,9 +268,20 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
             }
             EventKind::Survey { csat: csat as u8 }
         }
-        _ => return Err(DecodeError::UnknownValue { field: "type", value: type_name }),
+        _ => {
+            return Err(DecodeError::UnknownValue {
+                field: "type",
+                value: type_name,
+            })
+        }
     };
-    Ok(ContactEvent { event_id, contact_id, channel, ts, kind })
+    Ok(ContactEvent {
+        event_id,
+        contact_id,
+        channel,
+        ts,
+        kind,
+    })
 }
 
 #[cfg(test)]
@@ -252,7 +300,9 @@ mod tests {
         assert_eq!(e.channel, Channel::Chat);
         assert_eq!(e.ts.to_rfc3339(), "2026-11-22T08:01:10+00:00");
         match e.kind {
-            EventKind::Message { party, agent_id, .. } => {
+            EventKind::Message {
+                party, agent_id, ..
+            } => {
                 assert_eq!(party, Party::Agent);
                 assert_eq!(agent_id.as_deref(), Some("a3"));
             }
@@ -264,7 +314,13 @@ mod tests {
     fn protobuf_and_json_decode_to_the_same_event() {
         let e = json(r#"{"event_id":"e1","contact_id":"c1","channel":"voice","type":"contact_ended","ts":"2026-11-22T09:00:00Z","disposition":"callback_scheduled","callback_due":"2026-11-23T09:00:00Z"}"#).unwrap();
         let bytes = e.to_proto().encode_to_vec();
-        let p = decode_event(Some(&bytes), Some("application/x-protobuf"), PayloadFormat::Json, LIMIT).unwrap();
+        let p = decode_event(
+            Some(&bytes),
+            Some("application/x-protobuf"),
+            PayloadFormat::Json,
+            LIMIT,
+        )
+        .unwrap();
         assert_eq!(e, p);
         let auto = decode_event(Some(&bytes), None, PayloadFormat::Auto, LIMIT).unwrap();
         assert_eq!(e, auto);
@@ -274,17 +330,61 @@ mod tests {
     fn every_bad_input_rule_is_an_error_with_a_reason() {
         let cases = [
             ("not json", "invalid_json", r#"{"event_id":"#),
-            ("missing ts", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","csat":3}"#),
-            ("unknown type", "unknown_type", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"hold","ts":"2026-11-22T09:00:00Z"}"#),
-            ("unknown channel", "unknown_channel", r#"{"event_id":"e","contact_id":"c","channel":"fax","type":"survey","ts":"2026-11-22T09:00:00Z","csat":3}"#),
-            ("unknown party", "unknown_party", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"bot","text":"x"}"#),
-            ("bad ts", "bad_timestamp", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"yesterday","csat":3}"#),
-            ("csat 6", "csat_out_of_range", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":6}"#),
-            ("csat 0", "csat_out_of_range", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":0}"#),
-            ("agent message without agent", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"agent","text":"x"}"#),
-            ("started without customer", "missing_field", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z"}"#),
-            ("no offset", "bad_timestamp", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00","csat":3}"#),
-            ("wrong type of field", "invalid_json", r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":"five"}"#),
+            (
+                "missing ts",
+                "missing_field",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","csat":3}"#,
+            ),
+            (
+                "unknown type",
+                "unknown_type",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"hold","ts":"2026-11-22T09:00:00Z"}"#,
+            ),
+            (
+                "unknown channel",
+                "unknown_channel",
+                r#"{"event_id":"e","contact_id":"c","channel":"fax","type":"survey","ts":"2026-11-22T09:00:00Z","csat":3}"#,
+            ),
+            (
+                "unknown party",
+                "unknown_party",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"bot","text":"x"}"#,
+            ),
+            (
+                "bad ts",
+                "bad_timestamp",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"yesterday","csat":3}"#,
+            ),
+            (
+                "csat 6",
+                "csat_out_of_range",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":6}"#,
+            ),
+            (
+                "csat 0",
+                "csat_out_of_range",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":0}"#,
+            ),
+            (
+                "agent message without agent",
+                "missing_field",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"agent","text":"x"}"#,
+            ),
+            (
+                "started without customer",
+                "missing_field",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z"}"#,
+            ),
+            (
+                "no offset",
+                "bad_timestamp",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00","csat":3}"#,
+            ),
+            (
+                "wrong type of field",
+                "invalid_json",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":"five"}"#,
+            ),
         ];
         for (name, reason, input) in cases {
             let err = json(input).expect_err(name);
@@ -296,22 +396,43 @@ mod tests {
     fn oversized_and_empty_records_are_rejected() {
         let big = vec![b' '; 100];
         assert_eq!(
-            decode_event(Some(&big), None, PayloadFormat::Auto, 10).unwrap_err().reason(),
+            decode_event(Some(&big), None, PayloadFormat::Auto, 10)
+                .unwrap_err()
+                .reason(),
             "too_large"
         );
-        assert_eq!(decode_event(None, None, PayloadFormat::Auto, 10).unwrap_err().reason(), "empty");
         assert_eq!(
-            decode_event(Some(b"{}"), Some("text/plain"), PayloadFormat::Auto, 10).unwrap_err().reason(),
+            decode_event(None, None, PayloadFormat::Auto, 10)
+                .unwrap_err()
+                .reason(),
+            "empty"
+        );
+        assert_eq!(
+            decode_event(Some(b"{}"), Some("text/plain"), PayloadFormat::Auto, 10)
+                .unwrap_err()
+                .reason(),
             "unsupported_content_type"
         );
     }
 
     #[test]
     fn garbage_bytes_are_invalid_protobuf_not_a_panic() {
-        let err = decode_event(Some(&[0xff, 0xff, 0xff, 0x01]), None, PayloadFormat::Auto, LIMIT).unwrap_err();
+        let err = decode_event(
+            Some(&[0xff, 0xff, 0xff, 0x01]),
+            None,
+            PayloadFormat::Auto,
+            LIMIT,
+        )
+        .unwrap_err();
         assert_eq!(err.reason(), "invalid_protobuf");
         // A protobuf that decodes but lacks the required fields is a validation error.
-        let err = decode_event(Some(&[]), Some("application/x-protobuf"), PayloadFormat::Auto, LIMIT).unwrap_err();
+        let err = decode_event(
+            Some(&[]),
+            Some("application/x-protobuf"),
+            PayloadFormat::Auto,
+            LIMIT,
+        )
+        .unwrap_err();
         assert_eq!(err.reason(), "empty");
     }
 }

@@ -172,7 +172,11 @@ impl ContactEvent {
         m.insert("type".into(), json!(self.kind.type_name()));
         m.insert("ts".into(), json!(format_ts(self.ts)));
         match &self.kind {
-            EventKind::ContactStarted { customer_id, queue, language } => {
+            EventKind::ContactStarted {
+                customer_id,
+                queue,
+                language,
+            } => {
                 m.insert("customer_id".into(), json!(customer_id));
                 if let Some(q) = queue {
                     m.insert("queue".into(), json!(q));
@@ -184,7 +188,13 @@ impl ContactEvent {
             EventKind::AgentJoined { agent_id } | EventKind::CallbackCompleted { agent_id } => {
                 m.insert("agent_id".into(), json!(agent_id));
             }
-            EventKind::Message { party, agent_id, text, end_ts, raised_voice } => {
+            EventKind::Message {
+                party,
+                agent_id,
+                text,
+                end_ts,
+                raised_voice,
+            } => {
                 m.insert("party".into(), json!(party.as_str()));
                 if let Some(a) = agent_id {
                     m.insert("agent_id".into(), json!(a));
@@ -200,7 +210,10 @@ impl ContactEvent {
             EventKind::Transfer { from_agent_id } => {
                 m.insert("from_agent_id".into(), json!(from_agent_id));
             }
-            EventKind::ContactEnded { disposition, callback_due } => {
+            EventKind::ContactEnded {
+                disposition,
+                callback_due,
+            } => {
                 m.insert("disposition".into(), json!(disposition.as_str()));
                 if let Some(d) = callback_due {
                     m.insert("callback_due".into(), json!(format_ts(*d)));
@@ -224,7 +237,11 @@ impl ContactEvent {
             ..Default::default()
         };
         match &self.kind {
-            EventKind::ContactStarted { customer_id, queue, language } => {
+            EventKind::ContactStarted {
+                customer_id,
+                queue,
+                language,
+            } => {
                 p.customer_id = Some(customer_id.clone());
                 p.queue = queue.clone();
                 p.language = language.clone();
@@ -232,7 +249,13 @@ impl ContactEvent {
             EventKind::AgentJoined { agent_id } | EventKind::CallbackCompleted { agent_id } => {
                 p.agent_id = Some(agent_id.clone());
             }
-            EventKind::Message { party, agent_id, text, end_ts, raised_voice } => {
+            EventKind::Message {
+                party,
+                agent_id,
+                text,
+                end_ts,
+                raised_voice,
+            } => {
                 p.party = Some(party.as_str().into());
                 p.agent_id = agent_id.clone();
                 p.text = Some(text.clone());
@@ -240,7 +263,10 @@ impl ContactEvent {
                 p.raised_voice = raised_voice.then_some(true);
             }
             EventKind::Transfer { from_agent_id } => p.from_agent_id = Some(from_agent_id.clone()),
-            EventKind::ContactEnded { disposition, callback_due } => {
+            EventKind::ContactEnded {
+                disposition,
+                callback_due,
+            } => {
                 p.disposition = Some(disposition.as_str().into());
                 p.callback_due = callback_due.map(format_ts);
             }

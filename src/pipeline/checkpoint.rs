@@ -12,7 +12,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum CheckpointError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: corrupt checkpoint: {message}")]
     Corrupt { path: PathBuf, message: String },
 }
@@ -27,7 +30,16 @@ pub struct Checkpoint {
 }
 
 pub fn path_for(dir: &Path, group_id: &str) -> PathBuf {
-    let safe: String = group_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let safe: String = group_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     dir.join(format!("{safe}.checkpoint"))
 }
 
@@ -35,16 +47,27 @@ pub fn load(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(CheckpointError::Io { path: path.into(), source }),
+        Err(source) => {
+            return Err(CheckpointError::Io {
+                path: path.into(),
+                source,
+            })
+        }
     };
     postcard::from_bytes(&bytes)
         .map(Some)
-        .map_err(|e| CheckpointError::Corrupt { path: path.into(), message: e.to_string() })
+        .map_err(|e| CheckpointError::Corrupt {
+            path: path.into(),
+            message: e.to_string(),
+        })
 }
 
 /// Writes atomically; returns the size in bytes.
 pub fn save(path: &Path, checkpoint: &Checkpoint) -> Result<usize, CheckpointError> {
-    let io = |source| CheckpointError::Io { path: path.into(), source };
+    let io = |source| CheckpointError::Io {
+        path: path.into(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -66,7 +89,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ckpi-ckpt-{}", std::process::id()));
         let path = path_for(&dir, "group/1");
         assert!(load(&path).unwrap().is_none());
-        let c = Checkpoint { topic: "t".into(), offsets: [(0, 5), (3, 9)].into(), engine: vec![1, 2, 3] };
+        let c = Checkpoint {
+            topic: "t".into(),
+            offsets: [(0, 5), (3, 9)].into(),
+            engine: vec![1, 2, 3],
+        };
         save(&path, &c).unwrap();
         assert_eq!(load(&path).unwrap(), Some(c));
         std::fs::write(&path, [0xff, 0xff, 0xff]).unwrap();

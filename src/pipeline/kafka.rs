@@ -48,7 +48,8 @@ pub fn producer_config(config: &Config) -> ClientConfig {
 /// Creates the input, output and dead-letter topics when missing. The
 /// aggregates topic is compacted: the last record per key is the current value.
 pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
-    let admin: AdminClient<DefaultClientContext> = base_config(config).create().map_err(PipelineError::Kafka)?;
+    let admin: AdminClient<DefaultClientContext> =
+        base_config(config).create().map_err(PipelineError::Kafka)?;
     let t = &config.raw.topics;
     let partitions = config.raw.kafka.topic_partitions;
     let rf = config.raw.kafka.replication_factor;
@@ -60,13 +61,19 @@ pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
         NewTopic::new(&t.dlq, 1, replication()),
     ];
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin.create_topics(topics.iter(), &opts).await.map_err(PipelineError::Kafka)?;
+    let results = admin
+        .create_topics(topics.iter(), &opts)
+        .await
+        .map_err(PipelineError::Kafka)?;
     for r in results {
         match r {
             Ok(name) => tracing::info!(topic = %name, "created topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) => {
-                return Err(PipelineError::Topic { topic: name, message: code.to_string() });
+                return Err(PipelineError::Topic {
+                    topic: name,
+                    message: code.to_string(),
+                });
             }
         }
     }

@@ -51,16 +51,37 @@ impl RunningService {
     pub async fn start(config: Config) -> Result<RunningService, PipelineError> {
         let (stop, stop_rx) = oneshot::channel::<()>();
         let (addr_tx, addr_rx) = oneshot::channel();
-        let metrics = Arc::new(Metrics::new(config.raw.metrics.per_agent, config.raw.metrics.max_agents));
+        let metrics = Arc::new(Metrics::new(
+            config.raw.metrics.per_agent,
+            config.raw.metrics.max_agents,
+        ));
         let m = metrics.clone();
         let handle = tokio::spawn(async move {
-            run_with(config, m, async move { let _ = stop_rx.await; }, Some(addr_tx)).await
+            run_with(
+                config,
+                m,
+                async move {
+                    let _ = stop_rx.await;
+                },
+                Some(addr_tx),
+            )
+            .await
         });
         match addr_rx.await {
-            Ok(http_addr) => Ok(RunningService { http_addr, metrics, stop: Some(stop), handle }),
-            Err(_) => Err(handle.await.unwrap_or_else(|e| panic!("service task panicked: {e}")).err().unwrap_or(
-                PipelineError::Topic { topic: String::new(), message: "service stopped before serving".into() },
-            )),
+            Ok(http_addr) => Ok(RunningService {
+                http_addr,
+                metrics,
+                stop: Some(stop),
+                handle,
+            }),
+            Err(_) => Err(handle
+                .await
+                .unwrap_or_else(|e| panic!("service task panicked: {e}"))
+                .err()
+                .unwrap_or(PipelineError::Topic {
+                    topic: String::new(),
+                    message: "service stopped before serving".into(),
+                })),
         }
     }
 
@@ -79,8 +100,14 @@ impl RunningService {
 }
 
 /// Runs the service until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), PipelineError> {
-    let metrics = Arc::new(Metrics::new(config.raw.metrics.per_agent, config.raw.metrics.max_agents));
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), PipelineError> {
+    let metrics = Arc::new(Metrics::new(
+        config.raw.metrics.per_agent,
+        config.raw.metrics.max_agents,
+    ));
     run_with(config, metrics, shutdown, None).await
 }
 
@@ -108,7 +135,10 @@ async fn run_with(
     let (http_stop, http_stop_rx) = oneshot::channel::<()>();
     let (http_addr, http_handle) = http::serve(
         config.http_listen,
-        Arc::new(HttpState { metrics: metrics.clone(), ready: ready.clone() }),
+        Arc::new(HttpState {
+            metrics: metrics.clone(),
+            ready: ready.clone(),
+        }),
         async move {
             let _ = http_stop_rx.await;
         },
@@ -147,10 +177,12 @@ async fn consume_loop(
     if let Some(cp) = checkpoint::load(&checkpoint_path)? {
         if cp.topic == config.raw.topics.input {
             if let Err(e) = engine.restore(&cp.engine) {
-                return Err(PipelineError::Checkpoint(checkpoint::CheckpointError::Corrupt {
-                    path: checkpoint_path.clone(),
-                    message: e.to_string(),
-                }));
+                return Err(PipelineError::Checkpoint(
+                    checkpoint::CheckpointError::Corrupt {
+                        path: checkpoint_path.clone(),
+                        message: e.to_string(),
+                    },
+                ));
             }
             offsets = cp.offsets;
             tracing::info!(partitions = offsets.len(), "restored state checkpoint");
@@ -158,7 +190,9 @@ async fn consume_loop(
             tracing::warn!("checkpoint belongs to another input topic; starting empty");
         }
     }
-    metrics.restore_seconds.set(restore_started.elapsed().as_secs_f64());
+    metrics
+        .restore_seconds
+        .set(restore_started.elapsed().as_secs_f64());
 
     let consumer: StreamConsumer = consumer_config(&config).create()?;
     consumer.subscribe(&[config.raw.topics.input.as_str()])?;
@@ -175,7 +209,8 @@ async fn consume_loop(
         checkpoint_path,
         oldest_unpublished: None,
     };
-    let mut emit_tick = tokio::time::interval(shell.config.emit_interval.max(Duration::from_millis(10)));
+    let mut emit_tick =
+        tokio::time::interval(shell.config.emit_interval.max(Duration::from_millis(10)));
     let mut checkpoint_tick = tokio::time::interval(shell.config.checkpoint_interval);
     emit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -234,12 +269,22 @@ async fn create_topics_with_retry(config: &Config) -> Result<(), PipelineError> 
 impl Shell {
     async fn handle(&mut self, m: &BorrowedMessage<'_>) {
         let (partition, offset) = (m.partition(), m.offset());
-        if self.offsets.get(&partition).is_some_and(|&next| offset < next) {
+        if self
+            .offsets
+            .get(&partition)
+            .is_some_and(|&next| offset < next)
+        {
             return; // Already reflected in the restored checkpoint.
         }
-        self.metrics.records_consumed.with_label_values(&[m.topic()]).inc();
+        self.metrics
+            .records_consumed
+            .with_label_values(&[m.topic()])
+            .inc();
         let content_type = m.headers().and_then(|h| {
-            h.iter().find(|h| h.key.eq_ignore_ascii_case("content-type")).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+            h.iter()
+                .find(|h| h.key.eq_ignore_ascii_case("content-type"))
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
         });
         let decoded = decode_event(
             m.payload(),
@@ -249,7 +294,10 @@ impl Shell {
         );
         match decoded {
             Ok(event) => {
-                let entry = self.partition_time.entry(partition).or_insert((event.ts, Instant::now()));
+                let entry = self
+                    .partition_time
+                    .entry(partition)
+                    .or_insert((event.ts, Instant::now()));
                 *entry = (entry.0.max(event.ts), Instant::now());
                 for fact in self.engine.apply(event) {
                     self.metrics.observe_fact(&fact);
@@ -263,23 +311,49 @@ impl Shell {
 
     /// The bad record, unchanged, with headers saying why and where from.
     async fn dead_letter(&mut self, m: &BorrowedMessage<'_>, err: &DecodeError) {
-        tracing::warn!(reason = err.reason(), partition = m.partition(), offset = m.offset(), "bad input record sent to the dead-letter topic");
-        self.metrics.dlq_records.with_label_values(&[err.reason()]).inc();
+        tracing::warn!(
+            reason = err.reason(),
+            partition = m.partition(),
+            offset = m.offset(),
+            "bad input record sent to the dead-letter topic"
+        );
+        self.metrics
+            .dlq_records
+            .with_label_values(&[err.reason()])
+            .inc();
         let mut headers = OwnedHeaders::new();
         if let Some(original) = m.headers() {
             for h in original.iter() {
-                headers = headers.insert(Header { key: h.key, value: h.value });
+                headers = headers.insert(Header {
+                    key: h.key,
+                    value: h.value,
+                });
             }
         }
         let error = err.to_string();
         let partition = m.partition().to_string();
         let offset = m.offset().to_string();
         headers = headers
-            .insert(Header { key: "error", value: Some(error.as_bytes()) })
-            .insert(Header { key: "error_reason", value: Some(err.reason().as_bytes()) })
-            .insert(Header { key: "source_topic", value: Some(m.topic().as_bytes()) })
-            .insert(Header { key: "source_partition", value: Some(partition.as_bytes()) })
-            .insert(Header { key: "source_offset", value: Some(offset.as_bytes()) });
+            .insert(Header {
+                key: "error",
+                value: Some(error.as_bytes()),
+            })
+            .insert(Header {
+                key: "error_reason",
+                value: Some(err.reason().as_bytes()),
+            })
+            .insert(Header {
+                key: "source_topic",
+                value: Some(m.topic().as_bytes()),
+            })
+            .insert(Header {
+                key: "source_partition",
+                value: Some(partition.as_bytes()),
+            })
+            .insert(Header {
+                key: "source_offset",
+                value: Some(offset.as_bytes()),
+            });
         let topic = self.config.raw.topics.dlq.clone();
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic).headers(headers);
         if let Some(k) = m.key() {
@@ -302,7 +376,10 @@ impl Shell {
             match self.producer.send_result(record) {
                 Ok(f) => {
                     self.in_flight.push_back(f);
-                    self.metrics.records_produced.with_label_values(&[&topic]).inc();
+                    self.metrics
+                        .records_produced
+                        .with_label_values(&[&topic])
+                        .inc();
                     return;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
@@ -326,7 +403,9 @@ impl Shell {
     /// Waits for the `n` oldest deliveries.
     async fn drain(&mut self, n: usize) {
         for _ in 0..n {
-            let Some(f) = self.in_flight.pop_front() else { break };
+            let Some(f) = self.in_flight.pop_front() else {
+                break;
+            };
             match f.await {
                 Ok(Ok(_)) => {}
                 Ok(Err((e, _))) => {
@@ -347,8 +426,14 @@ impl Shell {
     /// an idle partition cannot keep every window open; while a backlog is
     /// read, a partition read ahead cannot time out another's contacts.
     fn watermark(&self) -> Option<Timestamp> {
-        let active = self.partition_time.values().filter(|(_, seen)| seen.elapsed() < PARTITION_IDLE_AFTER);
-        active.map(|(ts, _)| *ts).min().or_else(|| self.partition_time.values().map(|(ts, _)| *ts).max())
+        let active = self
+            .partition_time
+            .values()
+            .filter(|(_, seen)| seen.elapsed() < PARTITION_IDLE_AFTER);
+        active
+            .map(|(ts, _)| *ts)
+            .min()
+            .or_else(|| self.partition_time.values().map(|(ts, _)| *ts).max())
     }
 
     /// Advances event time and publishes the aggregates that changed.
@@ -364,36 +449,60 @@ impl Shell {
                 self.metrics.observe_aggregate(&aggregate);
                 let value = match format {
                     OutputFormat::Protobuf => aggregate.encode_to_vec(),
-                    OutputFormat::Json => serde_json::to_vec(&aggregate).expect("aggregate serializes"),
+                    OutputFormat::Json => {
+                        serde_json::to_vec(&aggregate).expect("aggregate serializes")
+                    }
                 };
                 let content_type: &[u8] = match format {
                     OutputFormat::Protobuf => b"application/x-protobuf",
                     OutputFormat::Json => b"application/json",
                 };
-                let headers = OwnedHeaders::new().insert(Header { key: "content-type", value: Some(content_type) });
-                let record = FutureRecord::to(&topic).key(key.as_bytes()).payload(value.as_slice()).headers(headers);
+                let headers = OwnedHeaders::new().insert(Header {
+                    key: "content-type",
+                    value: Some(content_type),
+                });
+                let record = FutureRecord::to(&topic)
+                    .key(key.as_bytes())
+                    .payload(value.as_slice())
+                    .headers(headers);
                 self.send(record).await;
             }
         }
         if let Some(t) = self.oldest_unpublished.take() {
-            self.metrics.event_to_aggregate_seconds.observe(t.elapsed().as_secs_f64());
+            self.metrics
+                .event_to_aggregate_seconds
+                .observe(t.elapsed().as_secs_f64());
         }
         let st = self.engine.state();
         self.metrics.observe_engine(&st.counters);
-        self.metrics.open_contacts.set(st.assembler.open_contacts() as i64);
-        self.metrics.finished_contacts.set(st.assembler.finished_contacts() as i64);
-        self.metrics.window_aggregates.set(st.aggregator.window_count() as i64);
-        self.metrics.customers_tracked.set(st.repeats.customers() as i64);
+        self.metrics
+            .open_contacts
+            .set(st.assembler.open_contacts() as i64);
+        self.metrics
+            .finished_contacts
+            .set(st.assembler.finished_contacts() as i64);
+        self.metrics
+            .window_aggregates
+            .set(st.aggregator.window_count() as i64);
+        self.metrics
+            .customers_tracked
+            .set(st.repeats.customers() as i64);
     }
 
     /// Waits for every delivery, then writes the state with its offsets and
     /// commits those offsets. Skipped (and retried next time) if any delivery
     /// since the last checkpoint failed: everything is republished instead.
-    async fn checkpoint(&mut self, consumer: &StreamConsumer, mode: CommitMode) -> Result<(), PipelineError> {
+    async fn checkpoint(
+        &mut self,
+        consumer: &StreamConsumer,
+        mode: CommitMode,
+    ) -> Result<(), PipelineError> {
         let started = Instant::now();
         self.drain(self.in_flight.len()).await;
         if std::mem::take(&mut self.delivery_failed) {
-            tracing::warn!("a delivery failed since the last checkpoint; republishing every aggregate");
+            tracing::warn!(
+                "a delivery failed since the last checkpoint; republishing every aggregate"
+            );
             self.engine.mark_all_dirty();
             return Ok(());
         }
@@ -418,7 +527,9 @@ impl Shell {
                 tracing::warn!(error = %e, "offset commit failed");
             }
         }
-        self.metrics.checkpoint_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .checkpoint_seconds
+            .observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 }

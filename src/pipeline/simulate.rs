@@ -32,7 +32,8 @@ impl SimulateOptions {
             agents: self.agents,
             seed: self.seed,
             start: chrono::Utc::now(),
-            contacts_per_hour: (self.rate / self.speedup.max(0.001)) * 3600.0 / EVENTS_PER_CONTACT_ESTIMATE,
+            contacts_per_hour: (self.rate / self.speedup.max(0.001)) * 3600.0
+                / EVENTS_PER_CONTACT_ESTIMATE,
         }
     }
 }
@@ -40,7 +41,8 @@ impl SimulateOptions {
 /// Writes `max_events` (default 10 000) events as JSON lines, without pacing.
 pub fn to_file(opts: &SimulateOptions, out: &mut dyn Write) -> std::io::Result<u64> {
     let mut n = 0;
-    for event in Simulator::new(opts.sim_config()).take(opts.max_events.unwrap_or(10_000) as usize) {
+    for event in Simulator::new(opts.sim_config()).take(opts.max_events.unwrap_or(10_000) as usize)
+    {
         serde_json::to_writer(&mut *out, &event.to_json())?;
         out.write_all(b"\n")?;
         n += 1;
@@ -76,10 +78,19 @@ pub async fn publish(
         let (value, content_type): (Vec<u8>, &[u8]) = if opts.protobuf {
             (event.to_proto().encode_to_vec(), b"application/x-protobuf")
         } else {
-            (serde_json::to_vec(&event.to_json()).expect("json"), b"application/json")
+            (
+                serde_json::to_vec(&event.to_json()).expect("json"),
+                b"application/json",
+            )
         };
-        let headers = OwnedHeaders::new().insert(Header { key: "content-type", value: Some(content_type) });
-        let mut record = FutureRecord::to(&topic).key(event.contact_id.as_bytes()).payload(&value).headers(headers);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "content-type",
+            value: Some(content_type),
+        });
+        let mut record = FutureRecord::to(&topic)
+            .key(event.contact_id.as_bytes())
+            .payload(&value)
+            .headers(headers);
         loop {
             match producer.send_result(record) {
                 Ok(_delivery) => break,

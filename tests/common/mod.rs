@@ -24,7 +24,11 @@ pub fn tansu_bin() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A Tansu broker process, stopped on drop.
@@ -41,14 +45,26 @@ impl Broker {
 
     pub fn start_with(storage: &str) -> Broker {
         let bin = tansu_bin();
-        assert!(bin.exists(), "tansu not installed at {} (run `make tansu`)", bin.display());
+        assert!(
+            bin.exists(),
+            "tansu not installed at {} (run `make tansu`)",
+            bin.display()
+        );
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("ckpi-broker-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
         let child = Command::new(bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", storage])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                storage,
+            ])
             .current_dir(&dir)
             .stdout(Stdio::null())
             .stderr(log)
@@ -85,19 +101,43 @@ pub fn test_config(broker: &Broker, name: &str, extra: &[(&str, &str)]) -> Confi
         ("CONTACT_KPI__KAFKA__GROUP_ID".into(), format!("g-{unique}")),
         ("CONTACT_KPI__KAFKA__TOPIC_PARTITIONS".into(), "3".into()),
         ("CONTACT_KPI__TOPICS__INPUT".into(), format!("in-{unique}")),
-        ("CONTACT_KPI__TOPICS__AGGREGATES".into(), format!("agg-{unique}")),
-        ("CONTACT_KPI__TOPICS__ALERTS".into(), format!("alerts-{unique}")),
+        (
+            "CONTACT_KPI__TOPICS__AGGREGATES".into(),
+            format!("agg-{unique}"),
+        ),
+        (
+            "CONTACT_KPI__TOPICS__ALERTS".into(),
+            format!("alerts-{unique}"),
+        ),
         ("CONTACT_KPI__TOPICS__DLQ".into(), format!("dlq-{unique}")),
-        ("CONTACT_KPI__TOPICS__INTERNAL_PREFIX".into(), format!("ckpi-{unique}")),
+        (
+            "CONTACT_KPI__TOPICS__INTERNAL_PREFIX".into(),
+            format!("ckpi-{unique}"),
+        ),
         ("CONTACT_KPI__OUTPUT__FORMAT".into(), "json".into()),
         ("CONTACT_KPI__OUTPUT__EMIT_INTERVAL".into(), "100ms".into()),
-        ("CONTACT_KPI__PIPELINE__CHECKPOINT_INTERVAL".into(), "300ms".into()),
-        ("CONTACT_KPI__PIPELINE__STATE_DIR".into(), state.to_string_lossy().into_owned()),
+        (
+            "CONTACT_KPI__PIPELINE__CHECKPOINT_INTERVAL".into(),
+            "300ms".into(),
+        ),
+        (
+            "CONTACT_KPI__PIPELINE__STATE_DIR".into(),
+            state.to_string_lossy().into_owned(),
+        ),
         ("CONTACT_KPI__HTTP__LISTEN".into(), "127.0.0.1:0".into()),
         // Tansu joins a group after the rebalance timeout (= max.poll.interval.ms).
-        ("CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS".into(), "10000".into()),
-        ("CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS".into(), "6000".into()),
-        ("CONTACT_KPI__KAFKA__PROPERTIES__FETCH.WAIT.MAX.MS".into(), "20".into()),
+        (
+            "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS".into(),
+            "10000".into(),
+        ),
+        (
+            "CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS".into(),
+            "6000".into(),
+        ),
+        (
+            "CONTACT_KPI__KAFKA__PROPERTIES__FETCH.WAIT.MAX.MS".into(),
+            "20".into(),
+        ),
     ];
     for (k, v) in extra {
         env.push((k.to_string(), v.to_string()));
@@ -124,27 +164,45 @@ pub fn producer(brokers: &str) -> FutureProducer {
 /// Creates a topic (the service would, but tests produce before it starts).
 pub async fn create_topic(brokers: &str, topic: &str, partitions: i32) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
     let _ = admin
-        .create_topics(&[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
         .await
         .unwrap();
 }
 
-pub async fn produce_raw(p: &FutureProducer, topic: &str, key: &str, value: &[u8], content_type: Option<&str>) {
+pub async fn produce_raw(
+    p: &FutureProducer,
+    topic: &str,
+    key: &str,
+    value: &[u8],
+    content_type: Option<&str>,
+) {
     let mut rec = FutureRecord::to(topic).key(key.as_bytes()).payload(value);
     if let Some(ct) = content_type {
-        rec = rec.headers(OwnedHeaders::new().insert(Header { key: "content-type", value: Some(ct.as_bytes()) }));
+        rec = rec.headers(OwnedHeaders::new().insert(Header {
+            key: "content-type",
+            value: Some(ct.as_bytes()),
+        }));
     }
-    p.send(rec, Duration::from_secs(10)).await.expect("delivered");
+    p.send(rec, Duration::from_secs(10))
+        .await
+        .expect("delivered");
 }
 
 pub async fn produce_events(p: &FutureProducer, topic: &str, events: &[ContactEvent]) {
     let mut pending = Vec::new();
     for e in events {
         let value = serde_json::to_vec(&e.to_json()).unwrap();
-        let rec = FutureRecord::to(topic).key(e.contact_id.as_bytes()).payload(&value);
+        let rec = FutureRecord::to(topic)
+            .key(e.contact_id.as_bytes())
+            .payload(&value);
         pending.push(p.send_result(rec).map_err(|(e, _)| e).expect("enqueued"));
         if pending.len() >= 1000 {
             for f in pending.drain(..) {
@@ -169,7 +227,8 @@ pub fn read_all(brokers: &str, topic: &str, partitions: i32, quiet: Duration) ->
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
     }
     c.assign(&tpl).unwrap();
     let mut out = Vec::new();
@@ -184,7 +243,9 @@ pub fn read_all(brokers: &str, topic: &str, partitions: i32, quiet: Duration) ->
 }
 
 /// Last JSON value per key of an aggregates topic.
-pub fn last_per_key(messages: &[OwnedMessage]) -> std::collections::BTreeMap<String, serde_json::Value> {
+pub fn last_per_key(
+    messages: &[OwnedMessage],
+) -> std::collections::BTreeMap<String, serde_json::Value> {
     let mut out = std::collections::BTreeMap::new();
     for m in messages {
         let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
@@ -209,11 +270,15 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
         let mut buf = String::new();
         s.read_to_string(&mut buf).unwrap();
         let status = buf.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = buf
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         (status, body)
     })
     .await
