@@ -42,10 +42,14 @@ case "${1:-}" in
     if running; then echo "broker already running (pid $(cat "$PID_FILE"))"; exit 0; fi
     # sqlite keeps topics and records across broker restarts; the path is relative
     # to the broker's working directory (an absolute sqlite:/// path gets mangled).
-    (cd "$DATA_DIR" && nohup "$TANSU" broker \
+    # In its own session, so a Ctrl-C in `make run` reaches the service first and
+    # the broker is stopped last (by pid, after the service has checkpointed).
+    (cd "$DATA_DIR" && setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
+        "$TANSU" broker \
         --listener-url "tcp://127.0.0.1:$PORT" \
         --advertised-listener-url "tcp://127.0.0.1:$PORT" \
-        --storage-engine "sqlite://tansu.db" >"$LOG_FILE" 2>&1 & echo $! >"$PID_FILE")
+        --storage-engine "sqlite://tansu.db" >"$LOG_FILE" 2>&1 </dev/null &)
+    for _ in $(seq 1 50); do [ -s "$PID_FILE" ] && break; sleep 0.1; done
     wait_port
     echo "broker up on 127.0.0.1:$PORT (pid $(cat "$PID_FILE"), data in $DATA_DIR)"
     ;;

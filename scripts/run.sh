@@ -17,7 +17,11 @@ cleanup() {
 trap cleanup INT TERM EXIT
 export CONTACT_KPI__PIPELINE__STATE_DIR=${CONTACT_KPI__PIPELINE__STATE_DIR:-data/state}
 # A compact demo: 1h windows close every simulated hour (one wall minute at 60x).
-"$BIN" serve >data/logs/service.log 2>&1 &
+# Tansu completes a group join only after the rebalance timeout (= max.poll.interval.ms);
+# a short one lets the demo consume within seconds instead of minutes.
+env "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS=10000" \
+    "CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS=6000" \
+    "$BIN" serve >data/logs/service.log 2>&1 &
 pids+=($!)
 "$BIN" simulate --rate "${RATE:-50}" --agents "${AGENTS:-25}" --speedup "${SPEEDUP:-60}" >data/logs/simulate.log 2>&1 &
 pids+=($!)
@@ -32,4 +36,4 @@ contact-kpi is running.
 Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}" || true
-echo "a process exited; see data/logs" >&2
+echo "a process exited or Ctrl-C was pressed; see data/logs" >&2

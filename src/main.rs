@@ -72,6 +72,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }
@@ -98,8 +99,10 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = Config::load(config.as_deref()).context("failed to load configuration")?;
             let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
-            rt.block_on(contact_kpi::pipeline::run(config, ctrl_c_or_sigterm()))
-                .context("service failed")?;
+            let result = rt.block_on(contact_kpi::pipeline::run(config, ctrl_c_or_sigterm()));
+            // Do not wait for a librdkafka close stuck on an unreachable broker.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            result.context("service failed")?;
         }
         Command::Simulate {
             rate,
@@ -131,7 +134,9 @@ fn main() -> anyhow::Result<()> {
                 let config =
                     Config::load(config.as_deref()).context("failed to load configuration")?;
                 let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
-                let n = rt.block_on(simulate::publish(&config, &opts, ctrl_c_or_sigterm()))?;
+                let n = rt.block_on(simulate::publish(&config, &opts, ctrl_c_or_sigterm()));
+                rt.shutdown_timeout(std::time::Duration::from_secs(1));
+                let n = n?;
                 eprintln!("published {n} events to {}", config.raw.topics.input);
             }
         }
