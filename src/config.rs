@@ -2,6 +2,7 @@
 //! overridden by an optional `--config` file and by `CONTACT_KPI__…`
 //! environment variables, then validated with errors that name the key.
 
+use crate::kpi::alerts::{AlertSettings, ALERT_KPIS};
 use crate::model::{Channel, PayloadFormat};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -45,6 +46,7 @@ pub struct RawConfig {
     pub empathy: EmpathyConfig,
     pub metrics: MetricsConfig,
     pub pipeline: PipelineConfig,
+    pub alerts: AlertsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +143,18 @@ pub struct MetricsConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub enabled: bool,
+    pub kpis: Vec<String>,
+    pub min_volume: u64,
+    pub min_baseline_volume: u64,
+    pub min_effect: f64,
+    pub false_alarm_rate: f64,
+    pub baseline: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     pub checkpoint_interval: String,
     pub state_dir: String,
@@ -197,6 +211,7 @@ pub struct EngineSettings {
     pub window_retention: Duration,
     /// Key for the keyed hash that names customers across topics and state.
     pub customer_key: Vec<u8>,
+    pub alerts: AlertSettings,
 }
 
 /// The validated configuration.
@@ -237,6 +252,7 @@ impl Config {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("windows")
+                .with_list_parse_key("alerts.kpis")
                 .try_parsing(true)
                 .source(Some(env)),
         );
@@ -344,7 +360,36 @@ impl Config {
         // The group id so hashed customer ids stay stable across restarts of one
         // deployment while differing between deployments.
         let customer_key = format!("contact-kpi/{}", raw.kafka.group_id).into_bytes();
+        let a = &raw.alerts;
+        for k in &a.kpis {
+            if !ALERT_KPIS.iter().any(|x| x.name == k) {
+                let known: Vec<&str> = ALERT_KPIS.iter().map(|x| x.name).collect();
+                return Err(invalid(
+                    "alerts.kpis",
+                    format!("unknown KPI `{k}` (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        if !(a.false_alarm_rate > 0.0 && a.false_alarm_rate < 0.5) {
+            return Err(invalid(
+                "alerts.false_alarm_rate",
+                "must be between 0 and 0.5",
+            ));
+        }
+        if !(0.0..1.0).contains(&a.min_effect) {
+            return Err(invalid("alerts.min_effect", "must be between 0 and 1"));
+        }
+        let alerts = AlertSettings {
+            enabled: a.enabled,
+            kpis: a.kpis.clone(),
+            min_volume: a.min_volume.max(1),
+            min_baseline_volume: a.min_baseline_volume.max(1),
+            min_effect: a.min_effect,
+            false_alarm_rate: a.false_alarm_rate,
+            baseline_ms: dur("alerts.baseline", &a.baseline)?.as_millis() as i64,
+        };
         let engine = EngineSettings {
+            alerts,
             windows,
             timezone,
             service_level,

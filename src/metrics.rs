@@ -119,6 +119,8 @@ pub struct Metrics {
     pub restore_seconds: prometheus::Gauge,
     pub event_to_aggregate_seconds: Histogram,
     pub producer_backpressure: IntCounter,
+    pub alerts: IntCounterVec,
+    pub consumer_lag: IntGaugeVec,
     pub ready: IntGauge,
     pub build_info: IntGaugeVec,
     last_engine: Mutex<EngineCounters>,
@@ -229,6 +231,17 @@ impl Metrics {
         registry
             .register(Box::new(producer_backpressure.clone()))
             .expect("unique metric");
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "contact_kpi_consumer_lag",
+                "Input records behind the high watermark, per partition.",
+            ),
+            &["partition"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(consumer_lag.clone()))
+            .expect("unique metric");
         Metrics {
             segment_counters,
             interruptions: counter(&registry, "contact_kpi_interruptions_total", "Voice: agent started talking over the customer.", &ac),
@@ -262,6 +275,8 @@ impl Metrics {
             restore_seconds,
             event_to_aggregate_seconds,
             producer_backpressure,
+            alerts: counter(&registry, "contact_kpi_alerts_total", "Built-in KPI-drop alerts raised (also published to the alerts topic).", &["kpi", "level", "channel"]),
+            consumer_lag,
             ready: gauge(&registry, "contact_kpi_ready", "1 once partitions are assigned and state is restored."),
             build_info,
             last_engine: Mutex::new(EngineCounters::default()),

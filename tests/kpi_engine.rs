@@ -842,3 +842,47 @@ fn revisions_grow_and_windows_become_final() {
     );
     assert!(r3.aggregate.revision > r2.aggregate.revision);
 }
+
+#[test]
+fn a_closed_window_with_a_significant_drop_raises_one_alert() {
+    let mut s = Config::default().engine;
+    s.windows.truncate(1); // 1h only
+    s.alerts.min_volume = 5;
+    s.alerts.min_baseline_volume = 20;
+    let mut e = Engine::new(s, Arc::new(Analyzer::builtin()));
+    let mut sc = Script::new();
+    let base = DateTime::parse_from_rfc3339("2026-11-22T06:00:00Z")
+        .unwrap()
+        .to_utc();
+    for hour in 0..8 {
+        for i in 0..6 {
+            let c = format!("c{hour}-{i}");
+            let t = base + Duration::hours(hour) + Duration::minutes(i * 5);
+            let ts = |d: i64| (t + Duration::seconds(d)).to_rfc3339();
+            sc.at(&c, Channel::Voice, &ts(0), started(&format!("k{hour}{i}")));
+            // Hour 6: every caller gives up in the queue.
+            if hour != 6 {
+                sc.at(&c, Channel::Voice, &ts(10), joined("a1"));
+            }
+            sc.at(&c, Channel::Voice, &ts(120), ended(Disposition::Resolved));
+        }
+    }
+    for ev in &sc.events {
+        e.apply(ev.clone());
+        e.advance();
+    }
+    let alerts = e.take_alerts();
+    let abandon: Vec<_> = alerts.iter().filter(|a| a.kpi == "abandon_rate").collect();
+    assert_eq!(abandon.len(), 1, "{alerts:?}");
+    let a = abandon[0];
+    assert_eq!(
+        (
+            a.level.as_str(),
+            a.channel.as_str(),
+            a.window_start.as_str()
+        ),
+        ("channel", "voice", "2026-11-22T12:00:00Z")
+    );
+    assert_eq!((a.value, a.baseline, a.volume), (1.0, 0.0, 6));
+    assert!(e.take_alerts().is_empty(), "each window is judged once");
+}

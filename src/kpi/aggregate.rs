@@ -407,13 +407,15 @@ impl Aggregator {
         }
     }
 
-    /// Moves the watermark: windows whose end it passed become final, windows
-    /// past retention and agent days past it are dropped.
-    pub fn advance(&mut self, settings: &EngineSettings, watermark: Timestamp) {
+    /// Moves the watermark: windows whose end it passed become final (and
+    /// are returned, oldest first), windows past retention and agent days past
+    /// it are dropped.
+    pub fn advance(&mut self, settings: &EngineSettings, watermark: Timestamp) -> Vec<AggKey> {
         let w = ms(watermark);
         if self.watermark_ms.is_some_and(|old| old >= w) {
-            return;
+            return Vec::new();
         }
+        let mut closed = Vec::new();
         self.watermark_ms = Some(w);
         let retention = settings.window_retention.as_millis() as i64;
         let dirty = &mut self.dirty;
@@ -425,6 +427,7 @@ impl Aggregator {
             if !agg.is_final && agg.end_ms <= w {
                 agg.is_final = true;
                 dirty.insert(key.clone());
+                closed.push(key.clone());
             }
             true
         });
@@ -435,6 +438,8 @@ impl Aggregator {
         .pred_opt()
         .unwrap_or(NaiveDate::MIN);
         self.agent_days.retain(|(_, day), _| *day >= oldest_day);
+        closed.sort_by_key(|k| k.start_ms);
+        closed
     }
 
     /// The aggregates that changed since the last call, each with its
@@ -463,7 +468,7 @@ impl Aggregator {
     }
 }
 
-fn rfc3339_seconds(ms_since_epoch: i64) -> String {
+pub fn rfc3339_seconds(ms_since_epoch: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms_since_epoch)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

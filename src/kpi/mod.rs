@@ -7,6 +7,7 @@
 //! over Kafka topics keyed by contact, customer hash and agent.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod contact;
 pub mod facts;
 pub mod repeat;
@@ -19,7 +20,9 @@ pub use repeat::RepeatDetector;
 
 use crate::config::EngineSettings;
 use crate::empathy::Analyzer;
+use crate::model::proto::KpiAlert;
 use crate::model::{ContactEvent, Timestamp};
+use alerts::ClosedWindow;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
@@ -60,6 +63,7 @@ pub struct EngineState {
     pub assembler: Assembler,
     pub repeats: RepeatDetector,
     pub aggregator: Aggregator,
+    pub alerts: alerts::AlertDetector,
     pub max_event_ts: Option<Timestamp>,
     pub counters: EngineCounters,
 }
@@ -69,6 +73,7 @@ pub struct Engine {
     settings: EngineSettings,
     analyzer: Arc<Analyzer>,
     state: EngineState,
+    pending_alerts: Vec<KpiAlert>,
 }
 
 impl Engine {
@@ -77,6 +82,7 @@ impl Engine {
             settings,
             analyzer,
             state: EngineState::default(),
+            pending_alerts: Vec::new(),
         }
     }
 
@@ -147,7 +153,25 @@ impl Engine {
             .unwrap_or(chrono::Duration::MAX)
             + lateness;
         st.repeats.expire(now, keep);
-        st.aggregator.advance(&self.settings, now - lateness);
+        let closed = st.aggregator.advance(&self.settings, now - lateness);
+        for key in closed {
+            let Some(agg) = st.aggregator.get(&key) else {
+                continue;
+            };
+            let window = ClosedWindow {
+                key: &key,
+                window_name: &self.settings.windows[key.window].name,
+                window_start: aggregate::rfc3339_seconds(key.start_ms),
+                counts: &agg.counts,
+            };
+            let alerts = st.alerts.observe(&self.settings.alerts, &window);
+            self.pending_alerts.extend(alerts);
+        }
+    }
+
+    /// KPI-drop alerts raised since the last call.
+    pub fn take_alerts(&mut self) -> Vec<KpiAlert> {
+        std::mem::take(&mut self.pending_alerts)
     }
 
     /// Changed aggregates since the last call (coalesced).

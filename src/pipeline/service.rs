@@ -42,6 +42,29 @@ const SHUTDOWN_BUDGET: Duration = Duration::from_secs(7);
 /// A partition without records for this long no longer holds event time back.
 const PARTITION_IDLE_AFTER: Duration = Duration::from_secs(5);
 
+/// Exports consumer lag per partition from librdkafka's statistics, which
+/// use the high watermark of fetch responses (right on every broker).
+pub struct LagContext {
+    metrics: Arc<Metrics>,
+}
+
+impl rdkafka::ClientContext for LagContext {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for topic in statistics.topics.values() {
+            for (id, p) in &topic.partitions {
+                if *id >= 0 && p.consumer_lag >= 0 {
+                    self.metrics
+                        .consumer_lag
+                        .with_label_values(&[&id.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for LagContext {}
+
 /// A service started in the background (tests, embedding).
 pub struct RunningService {
     pub http_addr: SocketAddr,
@@ -197,7 +220,10 @@ async fn consume_loop(
         .restore_seconds
         .set(restore_started.elapsed().as_secs_f64());
 
-    let consumer: StreamConsumer = consumer_config(&config).create()?;
+    let consumer: StreamConsumer<LagContext> =
+        consumer_config(&config).create_with_context(LagContext {
+            metrics: metrics.clone(),
+        })?;
     consumer.subscribe(&[config.raw.topics.input.as_str()])?;
     let producer: FutureProducer = producer_config(&config).create()?;
     let mut shell = Shell {
@@ -482,6 +508,41 @@ impl Shell {
                 self.send(record).await;
             }
         }
+        let alerts = self.engine.take_alerts();
+        if !alerts.is_empty() {
+            let topic = self.config.raw.topics.alerts.clone();
+            for alert in alerts {
+                self.metrics
+                    .alerts
+                    .with_label_values(&[&alert.kpi, &alert.level, &alert.channel])
+                    .inc();
+                tracing::warn!(kpi = %alert.kpi, level = %alert.level, channel = %alert.channel, summary = %alert.summary, "kpi drop");
+                let who = match &alert.agent_id {
+                    Some(a) => format!("agent/{a}/{}", alert.channel),
+                    None => format!("channel/{}", alert.channel),
+                };
+                let key = format!(
+                    "{who}/{}/{}/{}",
+                    alert.kpi, alert.window, alert.window_start
+                );
+                let (value, content_type): (Vec<u8>, &[u8]) = match self.config.raw.output.format {
+                    OutputFormat::Protobuf => (alert.encode_to_vec(), b"application/x-protobuf"),
+                    OutputFormat::Json => (
+                        serde_json::to_vec(&alert).expect("alert serializes"),
+                        b"application/json",
+                    ),
+                };
+                let headers = OwnedHeaders::new().insert(Header {
+                    key: "content-type",
+                    value: Some(content_type),
+                });
+                let record = FutureRecord::to(&topic)
+                    .key(key.as_bytes())
+                    .payload(value.as_slice())
+                    .headers(headers);
+                self.send(record).await;
+            }
+        }
         if let Some(t) = self.oldest_unpublished.take() {
             self.metrics
                 .event_to_aggregate_seconds
@@ -508,7 +569,7 @@ impl Shell {
     /// since the last checkpoint failed: everything is republished instead.
     async fn checkpoint(
         &mut self,
-        consumer: &StreamConsumer,
+        consumer: &StreamConsumer<LagContext>,
         mode: CommitMode,
     ) -> Result<(), PipelineError> {
         let started = Instant::now();
