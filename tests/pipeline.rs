@@ -430,3 +430,121 @@ async fn thousands_of_simulated_contacts_match_the_naive_recomputation() {
     assert_eq!(got.len(), expected.len(), "no extra aggregates");
     service.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_publishes_checkpoints_and_exits_zero_within_ten_seconds() {
+    let broker = Broker::start();
+    let config = test_config(&broker, "sigterm", &[]);
+    let p = producer(&broker.brokers());
+    create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
+    for line in EXAMPLE {
+        produce_raw(&p, &config.raw.topics.input, "c42", line.as_bytes(), None).await;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let state_dir = config.raw.pipeline.state_dir.clone();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_contact-kpi"))
+        .arg("serve")
+        .envs([
+            (
+                "CONTACT_KPI__KAFKA__BROKERS",
+                config.raw.kafka.brokers.clone(),
+            ),
+            (
+                "CONTACT_KPI__KAFKA__GROUP_ID",
+                config.raw.kafka.group_id.clone(),
+            ),
+            (
+                "CONTACT_KPI__TOPICS__INPUT",
+                config.raw.topics.input.clone(),
+            ),
+            (
+                "CONTACT_KPI__TOPICS__AGGREGATES",
+                config.raw.topics.aggregates.clone(),
+            ),
+            ("CONTACT_KPI__TOPICS__DLQ", config.raw.topics.dlq.clone()),
+            (
+                "CONTACT_KPI__TOPICS__ALERTS",
+                config.raw.topics.alerts.clone(),
+            ),
+            ("CONTACT_KPI__OUTPUT__FORMAT", "json".into()),
+            ("CONTACT_KPI__PIPELINE__STATE_DIR", state_dir.clone()),
+            ("CONTACT_KPI__PIPELINE__CHECKPOINT_INTERVAL", "1h".into()),
+            ("CONTACT_KPI__HTTP__LISTEN", format!("127.0.0.1:{port}")),
+            (
+                "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS",
+                "10000".into(),
+            ),
+            (
+                "CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS",
+                "6000".into(),
+            ),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(Some(child));
+    let child = child.0.as_mut().unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // Wait until it has consumed the contact (the counter is on /metrics).
+    let mut consumed = false;
+    for _ in 0..150 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            let (_, body) = http_get(addr, "/metrics").await;
+            if body.contains(r#"contact_kpi_handled_total{agent="a3",channel="chat"} 1"#) {
+                consumed = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(consumed, "service consumed the contact");
+    let checkpoint = contact_kpi::pipeline::checkpoint::path_for(
+        std::path::Path::new(&state_dir),
+        &config.raw.kafka.group_id,
+    );
+    assert!(
+        !checkpoint.exists(),
+        "no checkpoint yet (interval is an hour)"
+    );
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "exits within 10 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    let cp = contact_kpi::pipeline::checkpoint::load(&checkpoint)
+        .unwrap()
+        .expect("checkpoint written at shutdown");
+    assert_eq!(
+        cp.offsets.values().sum::<i64>(),
+        EXAMPLE.len() as i64,
+        "offsets of every consumed record"
+    );
+}
+
+/// Kills a child process if the test fails before it exits.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

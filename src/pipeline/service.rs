@@ -37,7 +37,7 @@ use tokio::sync::oneshot;
 const MAX_IN_FLIGHT: usize = 20_000;
 
 /// Time allowed for the final publish and checkpoint at shutdown.
-const SHUTDOWN_BUDGET: Duration = Duration::from_secs(7);
+const SHUTDOWN_BUDGET: Duration = Duration::from_secs(5);
 
 /// A partition without records for this long no longer holds event time back.
 const PARTITION_IDLE_AFTER: Duration = Duration::from_secs(5);
@@ -240,7 +240,9 @@ async fn consume_loop(
     };
     let mut emit_tick =
         tokio::time::interval(shell.config.emit_interval.max(Duration::from_millis(10)));
-    let mut checkpoint_tick = tokio::time::interval(shell.config.checkpoint_interval);
+    let first_checkpoint = tokio::time::Instant::now() + shell.config.checkpoint_interval;
+    let mut checkpoint_tick =
+        tokio::time::interval_at(first_checkpoint, shell.config.checkpoint_interval);
     emit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
