@@ -21,6 +21,7 @@ struct AgentLabels {
     per_agent: bool,
     max_agents: usize,
     seen: HashSet<String>,
+    folded: HashSet<String>,
 }
 
 impl AgentLabels {
@@ -34,6 +35,9 @@ impl AgentLabels {
         if self.seen.len() < self.max_agents {
             self.seen.insert(agent.to_string());
             return agent;
+        }
+        if !self.folded.contains(agent) {
+            self.folded.insert(agent.to_string());
         }
         "_other"
     }
@@ -122,8 +126,11 @@ pub struct Metrics {
     pub alerts: IntCounterVec,
     pub consumer_lag: IntGaugeVec,
     pub ready: IntGauge,
+    pub agents_folded: IntGauge,
     pub build_info: IntGaugeVec,
     last_engine: Mutex<EngineCounters>,
+    /// (agent label, channel) pairs whose KPI series exist (created at 0).
+    agent_series: Mutex<HashSet<(String, &'static str)>>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -242,7 +249,7 @@ impl Metrics {
         registry
             .register(Box::new(consumer_lag.clone()))
             .expect("unique metric");
-        Metrics {
+        let m = Metrics {
             segment_counters,
             interruptions: counter(&registry, "contact_kpi_interruptions_total", "Voice: agent started talking over the customer.", &ac),
             empathy_score_sum: counter(&registry, "contact_kpi_empathy_score_sum_total", "Sum of per-segment empathy scores (0..100).", &ac),
@@ -277,11 +284,74 @@ impl Metrics {
             producer_backpressure,
             alerts: counter(&registry, "contact_kpi_alerts_total", "Built-in KPI-drop alerts raised (also published to the alerts topic).", &["kpi", "level", "channel"]),
             consumer_lag,
+            agents_folded: gauge(&registry, "contact_kpi_agents_folded", "Distinct agents beyond metrics.max_agents, reported as agent=\"_other\"."),
             ready: gauge(&registry, "contact_kpi_ready", "1 once partitions are assigned and state is restored."),
             build_info,
             last_engine: Mutex::new(EngineCounters::default()),
-            agents: Mutex::new(AgentLabels { per_agent, max_agents, seen: HashSet::new() }),
+            agent_series: Mutex::new(HashSet::new()),
+            agents: Mutex::new(AgentLabels { per_agent, max_agents, seen: HashSet::new(), folded: HashSet::new() }),
             registry,
+        };
+        m.precreate();
+        m
+    }
+
+    /// Series that should exist before their first event, so `increase()`
+    /// sees the first one and panels show 0 rather than no data.
+    fn precreate(&self) {
+        for reason in crate::model::DecodeError::REASONS {
+            self.dlq_records.with_label_values(&[reason]).inc_by(0);
+        }
+        for kpi in crate::kpi::alerts::ALERT_KPIS {
+            for level in ["agent", "channel"] {
+                for ch in crate::model::Channel::ALL {
+                    self.alerts
+                        .with_label_values(&[kpi.name, level, ch.as_str()])
+                        .inc_by(0);
+                }
+            }
+        }
+        for ch in crate::model::Channel::ALL {
+            for c in [
+                &self.offered,
+                &self.answered,
+                &self.abandoned,
+                &self.answered_within_sl,
+            ] {
+                c.with_label_values(&[ch.as_str()]).inc_by(0);
+            }
+        }
+    }
+
+    /// Creates every per-agent KPI series of (agent, channel) at 0 the first time.
+    fn touch_agent(&self, agent: &str, channel: &'static str) {
+        let mut seen = self.agent_series.lock().expect("not poisoned");
+        if !seen.insert((agent.to_string(), channel)) {
+            return;
+        }
+        let l = [agent, channel];
+        for c in self.segment_counters.values() {
+            c.with_label_values(&l).inc_by(0);
+        }
+        for c in [
+            &self.interruptions,
+            &self.empathy_score_sum,
+            &self.repeat_contacts,
+            &self.csat_sum,
+            &self.csat_count,
+            &self.first_response_within_sla,
+        ] {
+            c.with_label_values(&l).inc_by(0);
+        }
+        for d in ["resolved", "unresolved", "escalated", "callback_scheduled"] {
+            self.contacts_final
+                .with_label_values(&[agent, channel, d])
+                .inc_by(0);
+        }
+        for outcome in ["kept", "late"] {
+            self.callbacks
+                .with_label_values(&[agent, channel, outcome])
+                .inc_by(0);
         }
     }
 
@@ -298,12 +368,18 @@ impl Metrics {
         String::from_utf8(buf).expect("exposition is UTF-8")
     }
 
+    /// The agent's label for `channel`, with its series created.
+    fn agent_series(&self, agent: &str, channel: crate::model::Channel) -> String {
+        let a = self.agent_label(agent);
+        self.touch_agent(&a, channel.as_str());
+        a
+    }
+
     fn agent_label(&self, agent: &str) -> String {
-        self.agents
-            .lock()
-            .expect("not poisoned")
-            .label(agent)
-            .to_string()
+        let mut labels = self.agents.lock().expect("not poisoned");
+        let label = labels.label(agent).to_string();
+        self.agents_folded.set(labels.folded.len() as i64);
+        label
     }
 
     /// KPI counters and histograms from the facts of one event.
@@ -330,15 +406,15 @@ impl Metrics {
                     self.first_response_seconds
                         .with_label_values(&[ch])
                         .observe(*ms as f64 / 1000.0);
+                    let a = self.agent_series(agent, s.channel);
                     if *within {
-                        let a = self.agent_label(agent);
                         self.first_response_within_sla
                             .with_label_values(&[&a, ch])
                             .inc();
                     }
                 }
                 for seg in &s.segments {
-                    let a = self.agent_label(&seg.agent_id);
+                    let a = self.agent_series(&seg.agent_id, s.channel);
                     let l = [a.as_str(), ch];
                     let flags = [
                         ("handled", true),
@@ -371,12 +447,10 @@ impl Metrics {
                             .with_label_values(&l)
                             .inc_by(u64::from(seg.empathy_score));
                     }
-                    if seg.reply_ms_count > 0 {
-                        // Per-reply values are summed in the fact; observe the mean per reply.
-                        let mean = seg.reply_ms_sum as f64 / seg.reply_ms_count as f64 / 1000.0;
-                        for _ in 0..seg.reply_ms_count {
-                            self.reply_seconds.with_label_values(&[ch]).observe(mean);
-                        }
+                    for &reply in &seg.reply_ms {
+                        self.reply_seconds
+                            .with_label_values(&[ch])
+                            .observe(reply as f64 / 1000.0);
                     }
                     if seg.is_final {
                         self.contacts_final
@@ -394,7 +468,7 @@ impl Metrics {
                 let Some(agent) = &contact.final_agent else {
                     return;
                 };
-                let a = self.agent_label(agent);
+                let a = self.agent_series(agent, contact.channel);
                 let l = [a.as_str(), contact.channel.as_str()];
                 match fact {
                     Fact::Repeated { .. } => self.repeat_contacts.with_label_values(&l).inc(),
@@ -514,15 +588,19 @@ mod tests {
             per_agent: true,
             max_agents: 2,
             seen: HashSet::new(),
+            folded: HashSet::new(),
         };
         assert_eq!(l.label("a1"), "a1");
         assert_eq!(l.label("a2"), "a2");
         assert_eq!(l.label("a3"), "_other");
+        assert_eq!(l.label("a4"), "_other");
+        assert_eq!(l.folded.len(), 2);
         assert_eq!(l.label("a1"), "a1");
         let mut off = AgentLabels {
             per_agent: false,
             max_agents: 2,
             seen: HashSet::new(),
+            folded: HashSet::new(),
         };
         assert_eq!(off.label("a1"), "_all");
     }

@@ -321,7 +321,7 @@ fn assert_same(engine: &BTreeMap<Key, Naive>, naive: &BTreeMap<Key, Naive>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn engine_matches_naive_recomputation(

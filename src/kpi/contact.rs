@@ -430,7 +430,8 @@ pub fn summarize(
         })
         .collect();
     let mut first_response: Option<(String, i64)> = None;
-    let mut last_customer: Option<(Timestamp, Option<Timestamp>)> = None;
+    // Customer utterances so far (start, end), in time order.
+    let mut customer_turns: Vec<(Timestamp, Option<Timestamp>)> = Vec::new();
     let mut prev_party: Option<(Party, Timestamp)> = None;
     for (idx, (it, turn)) in messages.iter().enumerate() {
         match turn.party {
@@ -445,7 +446,7 @@ pub fn summarize(
                         }
                     }
                 }
-                last_customer = Some((it.ts, turn.end_ts));
+                customer_turns.push((it.ts, turn.end_ts));
             }
             Party::Agent => {
                 let agent = turn.agent_id.as_deref().unwrap_or("");
@@ -454,10 +455,10 @@ pub fn summarize(
                 if let Some(i) = seg {
                     segments[i].turns.push(idx);
                     if open.channel == Channel::Voice {
-                        if let Some((cts, Some(cend))) = last_customer {
-                            if cts < it.ts
-                                && millis_between(it.ts, cend) > INTERRUPTION_TOLERANCE_MS
-                            {
+                        // The customer utterance that started (strictly) before this one.
+                        let before = customer_turns.iter().rev().find(|(cts, _)| *cts < it.ts);
+                        if let Some((_, Some(cend))) = before {
+                            if millis_between(it.ts, *cend) > INTERRUPTION_TOLERANCE_MS {
                                 segments[i].interruptions += 1;
                             }
                         }

@@ -101,6 +101,8 @@ pub struct SegmentSummary {
     pub interruptions: u32,
     pub reply_ms_sum: u64,
     pub reply_ms_count: u64,
+    /// Each reply gap, for the reply-time histogram.
+    pub reply_ms: Vec<u64>,
 }
 
 impl SegmentSummary {
@@ -137,6 +139,7 @@ impl SegmentSummary {
             interruptions,
             reply_ms_sum: reply_ms.iter().map(|&m| m as u64).sum(),
             reply_ms_count: reply_ms.len() as u64,
+            reply_ms: reply_ms.iter().map(|&m| m as u64).collect(),
         }
     }
 }

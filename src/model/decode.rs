@@ -63,6 +63,22 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// Every value `reason()` can return (metrics pre-create their series).
+    pub const REASONS: [&'static str; 12] = [
+        "too_large",
+        "empty",
+        "invalid_json",
+        "invalid_protobuf",
+        "unsupported_content_type",
+        "missing_field",
+        "unknown_type",
+        "unknown_channel",
+        "unknown_party",
+        "unknown_value",
+        "bad_timestamp",
+        "csat_out_of_range",
+    ];
+
     pub fn reason(&self) -> &'static str {
         match self {
             DecodeError::TooLarge { .. } => "too_large",
@@ -389,6 +405,7 @@ mod tests {
         for (name, reason, input) in cases {
             let err = json(input).expect_err(name);
             assert_eq!(err.reason(), reason, "{name}: {err}");
+            assert!(DecodeError::REASONS.contains(&err.reason()));
         }
     }
 
