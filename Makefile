@@ -13,14 +13,23 @@ run: tansu build
 
 ## test: the full suite (formatting, lints, unit, property and integration tests)
 test: setup lint
+	scripts/check-prometheus.sh
 	@mkdir -p target
 	$(CARGO) test --all-targets 2>&1 | tee target/test.log; test $${PIPESTATUS[0]} -eq 0
 	@grep -E "^test result:" target/test.log | awk '{p+=$$4; f+=$$6} END {print "tests: " p " passed, " f " failed"}'
 
-setup: tansu
+setup: tansu promtool
 
 tansu:
 	@scripts/broker.sh install
+
+# Prometheus and promtool from Debian's package, for the rule tests and the
+# end-to-end dashboard test.
+promtool:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  echo "installing Debian package prometheus"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 build:
 	$(CARGO) build
