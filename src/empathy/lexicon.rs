@@ -7,12 +7,75 @@
 //! of the first problem, then compiles all phrases into one Aho-Corasick
 //! automaton over normalized tokens.
 
-use super::normalize::{self, Folded};
+use super::normalize;
 use super::Category;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use toml::Spanned;
+
+/// A fast, non-cryptographic hasher for the lexicon's short word keys (the
+/// FxHash mixing step). The sets are built from the lexicon file only and
+/// are only ever queried, so hash flooding is no concern; SipHash dominated
+/// the per-token cost.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(buf));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// Bits of [`Lexicon::modifiers`], kept on each token.
+pub(crate) struct Modifier;
+
+impl Modifier {
+    pub const NEGATOR: u8 = 1;
+    pub const INTENSIFIER: u8 = 2;
+    pub const CLAUSE_BREAK: u8 = 4;
+}
+
+pub(crate) type WordSet = HashSet<String, BuildHasherDefault<WordHasher>>;
+pub(crate) type WordMap<V> = HashMap<String, V, BuildHasherDefault<WordHasher>>;
 
 /// Parameters of the score rule and the structural thresholds, per language.
 #[derive(Debug, Clone, Deserialize)]
@@ -108,24 +171,33 @@ pub(crate) struct Pattern {
 pub(crate) struct Lexicon {
     pub language: String,
     pub score: ScoreParams,
-    pub negators: HashSet<String>,
-    pub intensifiers: HashSet<String>,
-    pub clause_breaks: HashSet<String>,
+    pub negators: WordSet,
+    pub intensifiers: WordSet,
+    /// Negators, intensifiers and clause breaks as [`Modifier`] bits, so a
+    /// token is looked up once while it is normalized.
+    pub modifiers: WordMap<u8>,
+    /// Every modifier word and spelling key: its [`Modifier`] bits and
+    /// whether the spelling map rewrites it (one lookup per plain word).
+    pub word_info: WordMap<(u8, bool)>,
     pub greetings: Vec<Vec<String>>,
     pub closings: Vec<Vec<String>>,
     pub negation_before: usize,
     pub negation_after: usize,
     pub max_gap: usize,
     /// Token rewrites (chat spelling, contractions, pronoun variants).
-    pub spelling: HashMap<String, Vec<String>>,
+    pub spelling: WordMap<Vec<String>>,
     /// Every token a phrase uses: elongated chat words ("sooorry") are folded
     /// back to the form found here.
-    pub vocabulary: HashSet<String>,
+    pub vocabulary: WordSet,
     pub patterns: Vec<Pattern>,
     /// Token length of each automaton part.
     pub part_len: Vec<usize>,
     /// For each automaton part: (pattern id, position of the part in it).
     pub part_patterns: Vec<Vec<(usize, usize)>>,
+    /// For each automaton part: whether a gapped (multi-part) pattern uses it.
+    pub part_in_gapped: Vec<bool>,
+    /// Weight of the first personalisation group (for names), if any.
+    pub personalisation_weight: Option<f64>,
     pub automaton: AhoCorasick,
 }
 
@@ -202,28 +274,37 @@ impl Lexicon {
         validate_score(&file.score)?;
 
         let m = &file.modifiers;
-        let single_tokens =
-            |list: &[Spanned<String>], what: &str| -> Result<HashSet<String>, ParseError> {
-                let mut set = HashSet::new();
-                for entry in list {
-                    let toks = plain_tokens(entry.get_ref());
-                    if toks.len() != 1 {
-                        return err_at(
-                            source,
-                            entry.span(),
-                            format!(
-                                "{what} entry {:?} must be exactly one word",
-                                entry.get_ref()
-                            ),
-                        );
-                    }
-                    set.extend(toks);
+        let single_tokens = |list: &[Spanned<String>], what: &str| -> Result<WordSet, ParseError> {
+            let mut set = WordSet::default();
+            for entry in list {
+                let toks = plain_tokens(entry.get_ref());
+                if toks.len() != 1 {
+                    return err_at(
+                        source,
+                        entry.span(),
+                        format!(
+                            "{what} entry {:?} must be exactly one word",
+                            entry.get_ref()
+                        ),
+                    );
                 }
-                Ok(set)
-            };
+                set.extend(toks);
+            }
+            Ok(set)
+        };
         let negators = single_tokens(&m.negators, "negator")?;
         let intensifiers = single_tokens(&m.intensifiers, "intensifier")?;
         let clause_breaks = single_tokens(&m.clause_breaks, "clause break")?;
+        let mut modifiers: WordMap<u8> = WordMap::default();
+        for (set, bit) in [
+            (&negators, Modifier::NEGATOR),
+            (&intensifiers, Modifier::INTENSIFIER),
+            (&clause_breaks, Modifier::CLAUSE_BREAK),
+        ] {
+            for word in set {
+                *modifiers.entry(word.clone()).or_default() |= bit;
+            }
+        }
         let phrase_list =
             |list: &[Spanned<String>], what: &str| -> Result<Vec<Vec<String>>, ParseError> {
                 let mut out = Vec::new();
@@ -245,7 +326,7 @@ impl Lexicon {
             });
         }
 
-        let mut spelling = HashMap::new();
+        let mut spelling = WordMap::default();
         for (from, to) in &file.spelling {
             let key = plain_tokens(from.get_ref());
             if key.len() != 1 {
@@ -271,17 +352,29 @@ impl Lexicon {
             score: file.score.clone(),
             negators,
             intensifiers,
-            clause_breaks,
+            word_info: modifiers
+                .iter()
+                .map(|(w, bits)| (w.clone(), (*bits, false)))
+                .chain(spelling.keys().map(|w| (w.clone(), (0, true))))
+                .fold(WordMap::default(), |mut map, (w, (bits, spelled))| {
+                    let e: &mut (u8, bool) = map.entry(w).or_default();
+                    e.0 |= bits;
+                    e.1 |= spelled;
+                    map
+                }),
+            modifiers,
             greetings,
             closings,
             negation_before: m.negation_before,
             negation_after: m.negation_after,
             max_gap: m.max_gap,
             spelling,
-            vocabulary: HashSet::new(),
+            vocabulary: WordSet::default(),
             patterns: Vec::new(),
             part_len: Vec::new(),
             part_patterns: Vec::new(),
+            part_in_gapped: Vec::new(),
+            personalisation_weight: None,
             // Replaced below once all parts are known.
             automaton: AhoCorasick::new([" "]).map_err(|e| ParseError {
                 line: None,
@@ -388,6 +481,16 @@ impl Lexicon {
         for v in lex.spelling.values() {
             lex.vocabulary.extend(v.iter().cloned());
         }
+        lex.part_in_gapped = lex
+            .part_patterns
+            .iter()
+            .map(|pp| pp.iter().any(|&(p, _)| lex.patterns[p].parts.len() > 1))
+            .collect();
+        lex.personalisation_weight = lex
+            .patterns
+            .iter()
+            .find(|p| p.category == Category::Personalisation)
+            .map(|p| p.weight);
         lex.automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&part_strings)
@@ -399,10 +502,10 @@ impl Lexicon {
     }
 
     /// Rewrite one folded word into matching tokens (chat spelling,
-    /// contractions, elongations).
-    pub fn rewrite<'a>(&'a self, word: &'a str, out: &mut Vec<Folded<'a>>) {
+    /// contractions, elongations); each token is passed to `emit` in order.
+    pub fn rewrite(&self, word: &str, emit: &mut impl FnMut(&str)) {
         if let Some(rep) = self.spelling.get(word) {
-            out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+            rep.iter().for_each(|s| emit(s));
             return;
         }
         if word.contains('\'') {
@@ -424,15 +527,15 @@ impl Lexicon {
                             ("n't", "sha") => "shall",
                             _ => stem,
                         };
-                        self.rewrite_plain(stem.to_string(), out);
-                        out.push(Folded::Borrowed(expansion));
+                        self.rewrite_plain(stem, emit);
+                        emit(expansion);
                         return;
                     }
                 }
             }
             if let Some(stem) = word.strip_suffix("'s") {
                 if !stem.is_empty() {
-                    self.rewrite_plain(stem.to_string(), out);
+                    self.rewrite_plain(stem, emit);
                     if matches!(
                         stem,
                         "it" | "that"
@@ -446,52 +549,52 @@ impl Lexicon {
                             | "how"
                             | "this"
                     ) {
-                        out.push(Folded::Borrowed("is"));
+                        emit("is");
                     } else if stem == "let" {
-                        out.push(Folded::Borrowed("us"));
+                        emit("us");
                     }
                     return;
                 }
             }
             let plain: String = word.chars().filter(|c| *c != '\'').collect();
             if !plain.is_empty() {
-                self.rewrite_plain(plain, out);
+                self.rewrite_plain(&plain, emit);
             }
             return;
         }
         if has_elongation(word) {
-            self.rewrite_plain(word.to_string(), out);
+            self.rewrite_plain(word, emit);
             return;
         }
-        out.push(Folded::Borrowed(word));
+        emit(word);
     }
 
-    fn rewrite_plain<'a>(&'a self, word: String, out: &mut Vec<Folded<'a>>) {
-        if let Some(rep) = self.spelling.get(&word) {
-            out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+    fn rewrite_plain(&self, word: &str, emit: &mut impl FnMut(&str)) {
+        if let Some(rep) = self.spelling.get(word) {
+            rep.iter().for_each(|s| emit(s));
             return;
         }
-        if has_elongation(&word) {
-            let two = collapse_runs(&word, 2);
-            let one = collapse_runs(&word, 1);
-            for candidate in [two, one.clone()] {
-                if let Some(rep) = self.spelling.get(&candidate) {
-                    out.extend(rep.iter().map(|s| Folded::Borrowed(s.as_str())));
+        if has_elongation(word) {
+            let two = collapse_runs(word, 2);
+            let one = collapse_runs(word, 1);
+            for candidate in [&two, &one] {
+                if let Some(rep) = self.spelling.get(candidate) {
+                    rep.iter().for_each(|s| emit(s));
                     return;
                 }
-                if self.vocabulary.contains(&candidate) {
-                    out.push(Folded::Owned(candidate));
+                if self.vocabulary.contains(candidate) {
+                    emit(candidate);
                     return;
                 }
             }
-            out.push(Folded::Owned(one));
+            emit(&one);
             return;
         }
-        out.push(Folded::Owned(word));
+        emit(word);
     }
 }
 
-fn has_elongation(word: &str) -> bool {
+pub(crate) fn has_elongation(word: &str) -> bool {
     let b = word.as_bytes();
     b.windows(3)
         .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic())

@@ -3,11 +3,10 @@
 //! the modifiers a plain phrase list gets wrong are applied — negation scope,
 //! statements vs questions, quoted words — and intensifiers are noted.
 
-use super::lexicon::{Lexicon, NegationScope};
+use super::lexicon::{Lexicon, Modifier, NegationScope};
 use super::normalize::Normalized;
 use super::{Category, Signal};
 use crate::model::Party;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 struct Hit {
@@ -111,8 +110,10 @@ fn token_at(n: &Normalized, byte: usize) -> Option<usize> {
 }
 
 fn hits(n: &Normalized, lex: &Lexicon) -> Vec<Hit> {
-    let mut out = Vec::new();
-    let mut occurrences: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    let mut out = Vec::with_capacity(16);
+    // (part, start token, end token) of the parts gapped phrases use, in
+    // the automaton's order.
+    let mut occurrences: Vec<(usize, usize, usize)> = Vec::new();
     let mut gapped: Vec<usize> = Vec::new();
     for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
         let part = m.pattern().as_usize();
@@ -132,34 +133,29 @@ fn hits(n: &Normalized, lex: &Lexicon) -> Vec<Hit> {
                 gapped.push(pattern);
             }
         }
-        if lex.part_patterns[part]
-            .iter()
-            .any(|&(p, _)| lex.patterns[p].parts.len() > 1)
-        {
-            occurrences.entry(part).or_default().push((start, end));
+        if lex.part_in_gapped[part] {
+            occurrences.push((part, start, end));
         }
     }
     for pattern in gapped {
         let parts = &lex.patterns[pattern].parts;
-        let Some(firsts) = occurrences.get(&parts[0]) else {
-            continue;
-        };
-        'first: for &(s0, e0) in firsts {
+        let firsts = occurrences.iter().filter(|&&(p, _, _)| p == parts[0]);
+        'first: for &(_, s0, e0) in firsts {
             let sentence = n.tokens[s0].sentence;
             let mut ranges = vec![(s0, e0)];
             let mut cur = e0;
-            for part in &parts[1..] {
-                let Some(occ) = occurrences.get(part) else {
-                    continue 'first;
-                };
-                let next = occ
+            for &part in &parts[1..] {
+                let next = occurrences
                     .iter()
-                    .filter(|&&(s, _)| {
-                        s >= cur && s - cur <= lex.max_gap && n.tokens[s].sentence == sentence
+                    .filter(|&&(p, s, _)| {
+                        p == part
+                            && s >= cur
+                            && s - cur <= lex.max_gap
+                            && n.tokens[s].sentence == sentence
                     })
-                    .min_by_key(|&&(s, _)| s);
+                    .min_by_key(|&&(_, s, _)| s);
                 match next {
-                    Some(&(s, e)) => {
+                    Some(&(_, s, e)) => {
                         ranges.push((s, e));
                         cur = e;
                     }
@@ -181,13 +177,17 @@ fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
     n.tokens[a].sentence == n.tokens[b].sentence && n.tokens[a].clause == n.tokens[b].clause
 }
 
+fn is_negator(n: &Normalized, i: usize) -> bool {
+    n.tokens[i].modifiers & Modifier::NEGATOR != 0
+}
+
 fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) -> bool {
     if scope == NegationScope::None {
         return false;
     }
     // A negator inside a gap ("ik kan me niet voorstellen").
     for w in hit.parts.windows(2) {
-        if (w[0].1..w[1].0).any(|i| lex.negators.contains(n.token_text(i))) {
+        if (w[0].1..w[1].0).any(|i| is_negator(n, i)) {
             return true;
         }
     }
@@ -195,7 +195,7 @@ fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) ->
         if !same_clause(n, i, hit.start) {
             break;
         }
-        if lex.negators.contains(n.token_text(i)) {
+        if is_negator(n, i) {
             return true;
         }
     }
@@ -204,7 +204,7 @@ fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) ->
             if !same_clause(n, i, hit.end - 1) {
                 break;
             }
-            if lex.negators.contains(n.token_text(i)) {
+            if is_negator(n, i) {
                 return true;
             }
         }
@@ -212,7 +212,7 @@ fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) ->
     false
 }
 
-fn is_intensified(n: &Normalized, lex: &Lexicon, hit: &Hit) -> bool {
+fn is_intensified(n: &Normalized, hit: &Hit) -> bool {
     let s = &n.sentences[n.tokens[hit.start].sentence as usize];
     if s.exclaim_run >= 2 {
         return true;
@@ -221,15 +221,16 @@ fn is_intensified(n: &Normalized, lex: &Lexicon, hit: &Hit) -> bool {
     let inside = hit.parts.windows(2).flat_map(|w| w[0].1..w[1].0);
     before
         .chain(inside)
-        .any(|i| lex.intensifiers.contains(n.token_text(i)))
+        .any(|i| n.tokens[i].modifiers & Modifier::INTENSIFIER != 0)
 }
 
 /// Match one normalized message against the lexicon for `party`.
 pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMatch {
-    let mut kept: Vec<(Hit, bool)> = Vec::new();
+    let all = hits(n, lex);
+    let mut kept: Vec<(Hit, bool)> = Vec::with_capacity(all.len());
     let mut stock_question_sentences: Vec<u32> = Vec::new();
     let mut opener_sentences: Vec<(u32, usize)> = Vec::new();
-    for hit in hits(n, lex) {
+    for hit in all {
         let pattern = &lex.patterns[hit.pattern];
         let cat = pattern.category;
         if (hit.start..hit.end).any(|i| n.tokens[i].quoted) {
@@ -263,12 +264,12 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
         if is_negated(n, lex, &hit, pattern.negation) {
             continue;
         }
-        let intensified = cat.is_positive() && is_intensified(n, lex, &hit);
+        let intensified = cat.is_positive() && is_intensified(n, &hit);
         kept.push((hit, intensified));
     }
     // Within a category a phrase inside a longer matched phrase is the same
     // signal ("het spijt me" in "het spijt me te horen").
-    let mut signals = Vec::new();
+    let mut signals = Vec::with_capacity(kept.len() + 1);
     for (idx, (hit, intensified)) in kept.iter().enumerate() {
         let cat = lex.patterns[hit.pattern].category;
         let covered = kept.iter().enumerate().any(|(j, (o, _))| {
@@ -318,12 +319,7 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
 /// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
 /// name itself is not kept: no personal data in the engine's state.
 fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
-    let Some(pattern_weight) = lex
-        .patterns
-        .iter()
-        .find(|p| p.category == Category::Personalisation)
-        .map(|p| p.weight)
-    else {
+    let Some(pattern_weight) = lex.personalisation_weight else {
         return;
     };
     for i in 0..n.tokens.len() {
@@ -332,10 +328,10 @@ fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
             continue;
         }
         let word = n.token_text(i);
-        let titled = TITLES.contains(&word)
-            && i + 1 < n.tokens.len()
+        let titled = i + 1 < n.tokens.len()
             && n.tokens[i + 1].capitalized
-            && n.tokens[i + 1].sentence == t.sentence;
+            && n.tokens[i + 1].sentence == t.sentence
+            && TITLES.contains(&word);
         let vocative = t.capitalized && {
             let alone = (i == 0 || !same_clause(n, i - 1, i))
                 && (i + 1 == n.tokens.len() || !same_clause(n, i, i + 1));

@@ -8,25 +8,8 @@
 //! the lexicon's spelling map, and records for every token its sentence,
 //! clause and whether it sits inside quotes.
 
-use super::lexicon::Lexicon;
+use super::lexicon::{has_elongation, Lexicon, Modifier};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
-
-/// A token produced by the spelling rewrite: borrowed from the lexicon or the
-/// folded word, or newly built (contractions, elongations).
-#[derive(Debug)]
-pub(crate) enum Folded<'a> {
-    Borrowed(&'a str),
-    Owned(String),
-}
-
-impl Folded<'_> {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Folded::Borrowed(s) => s,
-            Folded::Owned(s) => s,
-        }
-    }
-}
 
 /// Case and diacritics folding of one character, appended to `out`.
 #[inline]
@@ -58,10 +41,23 @@ fn fold_char(c: char, out: &mut String) {
 /// Lowercase, NFKD, diacritics removed.
 pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        fold_char(c, &mut out);
-    }
+    fold_into(text, &mut out);
     out
+}
+
+/// [`fold`], appended to `out`. ASCII text (the common case) only needs
+/// lowercasing: NFKD leaves it unchanged.
+#[inline]
+pub(crate) fn fold_into(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        let start = out.len();
+        out.push_str(text);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    for c in text.chars() {
+        fold_char(c, out);
+    }
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -123,6 +119,8 @@ pub(crate) struct Tok {
     pub clause: u32,
     pub quoted: bool,
     pub capitalized: bool,
+    /// The token's [`Modifier`] bits (negator, intensifier, clause break).
+    pub modifiers: u8,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -180,7 +178,7 @@ impl Normalized {
 
     /// Surface words of tokens `a..b`, for evidence.
     pub fn words(&self, a: usize, b: usize) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(8 * (b - a) + 8);
         let mut last = u32::MAX;
         for t in &self.tokens[a..b] {
             if t.surface != last {
@@ -224,10 +222,9 @@ pub(crate) fn strip_email<'t>(text: &'t str, lex: &Lexicon) -> std::borrow::Cow<
     std::borrow::Cow::Owned(kept.join("\n"))
 }
 
-fn words_of(line: &str) -> Vec<&str> {
+fn words_of(line: &str) -> impl Iterator<Item = &str> + Clone {
     line.split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
-        .collect()
 }
 
 fn is_quote_header(folded: &[String], i: usize) -> bool {
@@ -286,23 +283,26 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
         return true;
     }
     let words = words_of(l);
-    if words.is_empty() {
+    let Some(first) = words.clone().next() else {
         return false;
-    }
+    };
+    let count = words.clone().count();
     lex.closings.iter().any(|c| {
-        words.len() >= c.len()
-            && words.len() <= c.len() + 4
-            && words[..c.len()].iter().zip(c).all(|(a, b)| a == b)
+        count >= c.len()
+            && count <= c.len() + 4
+            && c.first().is_some_and(|w| w == first)
+            && words.clone().zip(c).all(|(a, b)| a == b)
     })
 }
 
 /// Quote spans (byte ranges of the text between the quote marks).
-fn quote_spans(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
+fn quote_spans<C: CharSeq + ?Sized>(chars: &C) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut open_double: Option<usize> = None;
     let mut open_single: Option<usize> = None;
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
-    for (k, &(i, c)) in chars.iter().enumerate() {
+    for k in 0..chars.len() {
+        let (i, c) = chars.at(k);
         match c {
             '"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => {
                 let closing = matches!(c, '\u{201D}' | '\u{00BB}' | '"');
@@ -323,7 +323,10 @@ fn quote_spans(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
                 if prev_alnum && next_alnum {
                     continue; // don't, auto's
                 }
-                if open_single.is_some() && !next_alnum && k > 0 && !chars[k - 1].1.is_whitespace()
+                if open_single.is_some()
+                    && !next_alnum
+                    && k > 0
+                    && !chars.at(k - 1).1.is_whitespace()
                 {
                     spans.push((open_single.unwrap_or(0), i));
                     open_single = None;
@@ -344,42 +347,90 @@ fn quote_spans(chars: &[(usize, char)]) -> Vec<(usize, usize)> {
     spans
 }
 
+/// Indexed access to a message's characters with their byte offsets:
+/// [`AsciiChars`] for ASCII text (offset = index, no decoding), else the
+/// decoded `(offset, char)` pairs.
+trait CharSeq {
+    fn len(&self) -> usize;
+    fn at(&self, k: usize) -> (usize, char);
+    #[inline]
+    fn get(&self, k: usize) -> Option<(usize, char)> {
+        (k < self.len()).then(|| self.at(k))
+    }
+}
+
+impl CharSeq for [(usize, char)] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[(usize, char)]>::len(self)
+    }
+    #[inline]
+    fn at(&self, k: usize) -> (usize, char) {
+        self[k]
+    }
+}
+
+struct AsciiChars<'a>(&'a [u8]);
+
+impl CharSeq for AsciiChars<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn at(&self, k: usize) -> (usize, char) {
+        (k, char::from(self.0[k]))
+    }
+}
+
 struct Builder<'l> {
     lex: &'l Lexicon,
     n: Normalized,
     sentence_open: bool,
     clause: u32,
     clause_has_tokens: bool,
+    /// Scratch buffer for the folded word, reused across words.
+    word: String,
 }
 
 impl<'l> Builder<'l> {
     fn push_word(&mut self, raw: &str, quoted: bool, capitalized: bool, rewrite: bool) {
-        let mut word = fold(raw);
+        let mut word = std::mem::take(&mut self.word);
+        word.clear();
+        fold_into(raw, &mut word);
         if word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1) {
             word.retain(|c| c != '.');
         }
-        if word.is_empty() {
-            return;
-        }
-        let start = self.n.folded.len() as u32;
-        self.n.folded.push_str(&word);
-        let surface = self.n.surfaces.len() as u32;
-        self.n.surfaces.push((start, self.n.folded.len() as u32));
+        if !word.is_empty() {
+            let start = self.n.folded.len() as u32;
+            self.n.folded.push_str(&word);
+            let surface = self.n.surfaces.len() as u32;
+            self.n.surfaces.push((start, self.n.folded.len() as u32));
 
-        if rewrite {
             let lex = self.lex;
-            let mut out: Vec<Folded<'_>> = Vec::with_capacity(2);
-            lex.rewrite(&word, &mut out);
-            for t in &out {
-                self.push_token(t.as_str(), surface, quoted, capitalized);
+            let (modifiers, spelled) = lex.word_info.get(&word).copied().unwrap_or_default();
+            if rewrite && (spelled || word.contains('\'') || has_elongation(&word)) {
+                lex.rewrite(&word, &mut |t: &str| {
+                    let modifiers = lex.modifiers.get(t).copied().unwrap_or(0);
+                    self.push_token(t, surface, quoted, capitalized, modifiers)
+                });
+            } else {
+                // The rewrite would return the word itself.
+                self.push_token(&word, surface, quoted, capitalized, modifiers);
             }
-        } else {
-            self.push_token(&word, surface, quoted, capitalized);
         }
+        self.word = word;
     }
 
-    fn push_token(&mut self, tok: &str, surface: u32, quoted: bool, capitalized: bool) {
-        if self.lex.clause_breaks.contains(tok) && self.clause_has_tokens {
+    fn push_token(
+        &mut self,
+        tok: &str,
+        surface: u32,
+        quoted: bool,
+        capitalized: bool,
+        modifiers: u8,
+    ) {
+        if modifiers & Modifier::CLAUSE_BREAK != 0 && self.clause_has_tokens {
             self.clause += 1;
             self.clause_has_tokens = false;
         }
@@ -404,6 +455,7 @@ impl<'l> Builder<'l> {
             clause: self.clause,
             quoted,
             capitalized,
+            modifiers,
         });
         let s = self.n.sentences.last_mut().expect("sentence opened above");
         s.end = self.n.tokens.len() as u32;
@@ -433,26 +485,55 @@ impl<'l> Builder<'l> {
 
 /// Normalize a message body (after [`strip_email`]).
 pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normalized {
-    let chars: Vec<(usize, char)> = body.char_indices().collect();
-    let spans = quote_spans(&chars);
+    if body.is_ascii() {
+        normalize_chars(body, &AsciiChars(body.as_bytes()), lex, rewrite)
+    } else {
+        let chars: Vec<(usize, char)> = body.char_indices().collect();
+        normalize_chars(body, chars.as_slice(), lex, rewrite)
+    }
+}
+
+fn normalize_chars<C: CharSeq + ?Sized>(
+    body: &str,
+    chars: &C,
+    lex: &Lexicon,
+    rewrite: bool,
+) -> Normalized {
+    // Quote marks are '"', apostrophes and non-ASCII characters: without
+    // any, there are no quote spans.
+    let spans = if body
+        .bytes()
+        .any(|b| matches!(b, b'"' | b'\'' | b'`') || !b.is_ascii())
+    {
+        quote_spans(chars)
+    } else {
+        Vec::new()
+    };
     let in_quote = |i: usize| spans.iter().any(|&(a, b)| i >= a && i < b);
     let mut b = Builder {
         lex,
         n: Normalized {
-            text: String::with_capacity(body.len() + 16),
+            text: String::with_capacity(body.len() + body.len() / 4 + 16),
+            tokens: Vec::with_capacity(body.len() / 4 + 4),
+            folded: String::with_capacity(body.len()),
+            surfaces: Vec::with_capacity(body.len() / 4 + 4),
+            sentences: Vec::with_capacity(body.len() / 32 + 2),
             ..Normalized::default()
         },
         sentence_open: false,
         clause: 0,
         clause_has_tokens: false,
+        word: String::new(),
     };
     b.n.text.push(' ');
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
 
     let mut k = 0;
+    // The last word as written; folded only when a period needs it.
+    let mut last_raw: &str = "";
     let mut last_word = String::new();
     while k < chars.len() {
-        let (i, c) = chars[k];
+        let (i, c) = chars.at(k);
         // A word: letters and digits, internal apostrophes and periods
         // ("don't", "a.u.b"), and Dutch elisions ("'t").
         let starts_elision = is_apostrophe(c)
@@ -461,14 +542,14 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
             && !alnum(k + 2)
             && !in_quote(i + c.len_utf8())
             && {
-                let n = chars[k + 1].1;
+                let n = chars.at(k + 1).1;
                 matches!(n, 't' | 'k' | 's' | 'n' | 'm' | 'T' | 'K' | 'S')
             };
         if c.is_alphanumeric() || starts_elision {
             let start = i;
             let mut j = k + 1;
             while j < chars.len() {
-                let cj = chars[j].1;
+                let cj = chars.at(j).1;
                 if cj.is_alphanumeric()
                     || ((is_apostrophe(cj) || cj == '.' || cj == '-' || cj == '_')
                         && alnum(j - 1)
@@ -479,7 +560,7 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
                     break;
                 }
             }
-            let end = chars.get(j).map_or(body.len(), |(e, _)| *e);
+            let end = chars.get(j).map_or(body.len(), |(e, _)| e);
             let raw = &body[start..end];
             let quoted = in_quote(start);
             let mut first_upper = false;
@@ -500,8 +581,7 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
             for part in raw.split('-').filter(|p| !p.is_empty()) {
                 b.push_word(part, quoted, first_upper && any_lower, rewrite);
             }
-            last_word.clear();
-            last_word.push_str(&fold(raw));
+            last_raw = raw;
             k = j;
             continue;
         }
@@ -519,7 +599,7 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
             {
                 // Text emoticons ":(", ":-(", ":'(".
                 b.push_word("emo_sad", in_quote(i), false, false);
-                k += if chars[k + 1].1 == '(' || chars[k + 1].1 == '[' {
+                k += if chars.at(k + 1).1 == '(' || chars.at(k + 1).1 == '[' {
                     2
                 } else {
                     3
@@ -529,13 +609,17 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
                 let mut j = k;
                 let (mut q, mut ex) = (false, 0u32);
                 while j < chars.len()
-                    && matches!(chars[j].1, '?' | '!' | '.' | '\u{2026}' | ';' | ':')
+                    && matches!(chars.at(j).1, '?' | '!' | '.' | '\u{2026}' | ';' | ':')
                 {
-                    q |= chars[j].1 == '?';
-                    ex += u32::from(chars[j].1 == '!');
+                    q |= chars.at(j).1 == '?';
+                    ex += u32::from(chars.at(j).1 == '!');
                     j += 1;
                 }
                 let only_period = j == k + 1 && c == '.';
+                if only_period {
+                    last_word.clear();
+                    fold_into(last_raw, &mut last_word);
+                }
                 let abbreviation = only_period
                     && (is_abbreviation(&last_word)
                         || last_word.chars().count() == 1
@@ -560,8 +644,8 @@ pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normal
                 // line) starts a new one.
                 let mut j = k + 1;
                 let mut blank = false;
-                while j < chars.len() && chars[j].1.is_whitespace() {
-                    blank |= chars[j].1 == '\n';
+                while j < chars.len() && chars.at(j).1.is_whitespace() {
+                    blank |= chars.at(j).1 == '\n';
                     j += 1;
                 }
                 let next_starts = chars.get(j).is_none_or(|(_, n)| {
