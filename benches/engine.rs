@@ -82,9 +82,24 @@ fn report_memory() {
     .take(300_000)
     .collect();
     let mut engine = Engine::new(settings, analyzer);
-    for e in &evs {
-        engine.apply(e.clone());
+    let metrics = contact_kpi::metrics::Metrics::new(true, 1000);
+    for (i, e) in evs.iter().enumerate() {
+        for fact in engine.apply(e.clone()) {
+            metrics.observe_fact(&fact);
+        }
+        if i % 1000 == 0 {
+            engine.advance();
+            for u in engine.take_updates() {
+                metrics.observe_aggregate(&u.aggregate);
+            }
+        }
     }
+    let series = metrics
+        .render()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count();
+    println!("metrics: {series} series on /metrics for a 500-agent center (per-agent labels on)");
     let with_windows = resident_bytes().unwrap_or(0);
     let windows = engine.state().aggregator.window_count();
     let checkpoint = engine.snapshot().len();
