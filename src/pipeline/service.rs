@@ -17,7 +17,6 @@ use crate::http::{self, HttpState};
 use crate::kpi::{AggregateUpdate, Engine};
 use crate::metrics::Metrics;
 use crate::model::{decode_event, DecodeError, Timestamp};
-use prost::Message as _;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
@@ -442,6 +441,32 @@ impl Shell {
         }
     }
 
+    /// Publishes an output record in the configured format (protobuf or
+    /// JSON with the same field names), labelled by a `content-type` header.
+    async fn publish<M: prost::Message + serde::Serialize>(
+        &mut self,
+        topic: &str,
+        key: &str,
+        message: &M,
+    ) {
+        let (value, content_type): (Vec<u8>, &[u8]) = match self.config.raw.output.format {
+            OutputFormat::Protobuf => (message.encode_to_vec(), b"application/x-protobuf"),
+            OutputFormat::Json => (
+                serde_json::to_vec(message).expect("output serializes"),
+                b"application/json",
+            ),
+        };
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "content-type",
+            value: Some(content_type),
+        });
+        let record = FutureRecord::to(topic)
+            .key(key.as_bytes())
+            .payload(value.as_slice())
+            .headers(headers);
+        self.send(record).await;
+    }
+
     /// Waits for the `n` oldest deliveries.
     async fn drain(&mut self, n: usize) {
         for _ in 0..n {
@@ -486,28 +511,9 @@ impl Shell {
         let updates = self.engine.take_updates();
         if !updates.is_empty() {
             let topic = self.config.raw.topics.aggregates.clone();
-            let format = self.config.raw.output.format;
             for AggregateUpdate { key, aggregate } in updates {
                 self.metrics.observe_aggregate(&aggregate);
-                let value = match format {
-                    OutputFormat::Protobuf => aggregate.encode_to_vec(),
-                    OutputFormat::Json => {
-                        serde_json::to_vec(&aggregate).expect("aggregate serializes")
-                    }
-                };
-                let content_type: &[u8] = match format {
-                    OutputFormat::Protobuf => b"application/x-protobuf",
-                    OutputFormat::Json => b"application/json",
-                };
-                let headers = OwnedHeaders::new().insert(Header {
-                    key: "content-type",
-                    value: Some(content_type),
-                });
-                let record = FutureRecord::to(&topic)
-                    .key(key.as_bytes())
-                    .payload(value.as_slice())
-                    .headers(headers);
-                self.send(record).await;
+                self.publish(&topic, &key, &aggregate).await;
             }
         }
         let alerts = self.engine.take_alerts();
@@ -527,22 +533,7 @@ impl Shell {
                     "{who}/{}/{}/{}",
                     alert.kpi, alert.window, alert.window_start
                 );
-                let (value, content_type): (Vec<u8>, &[u8]) = match self.config.raw.output.format {
-                    OutputFormat::Protobuf => (alert.encode_to_vec(), b"application/x-protobuf"),
-                    OutputFormat::Json => (
-                        serde_json::to_vec(&alert).expect("alert serializes"),
-                        b"application/json",
-                    ),
-                };
-                let headers = OwnedHeaders::new().insert(Header {
-                    key: "content-type",
-                    value: Some(content_type),
-                });
-                let record = FutureRecord::to(&topic)
-                    .key(key.as_bytes())
-                    .payload(value.as_slice())
-                    .headers(headers);
-                self.send(record).await;
+                self.publish(&topic, &key, &alert).await;
             }
         }
         if let Some(t) = self.oldest_unpublished.take() {
