@@ -34,6 +34,29 @@ pub fn consumer_config(config: &Config) -> ClientConfig {
     c
 }
 
+/// Pass-through properties that only a consumer understands; librdkafka
+/// warns when a producer is given them.
+fn is_consumer_only(key: &str) -> bool {
+    const PREFIXES: [&str; 6] = [
+        "group.",
+        "auto.",
+        "enable.auto.",
+        "fetch.",
+        "queued.",
+        "consume.",
+    ];
+    const KEYS: [&str; 7] = [
+        "session.timeout.ms",
+        "heartbeat.interval.ms",
+        "max.poll.interval.ms",
+        "isolation.level",
+        "partition.assignment.strategy",
+        "enable.partition.eof",
+        "check.crcs",
+    ];
+    KEYS.contains(&key) || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 pub fn producer_config(config: &Config) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("linger.ms", "5")
@@ -41,7 +64,9 @@ pub fn producer_config(config: &Config) -> ClientConfig {
         .set("enable.idempotence", "true")
         .set("message.timeout.ms", "120000");
     for (k, v) in base_config(config).config_map() {
-        c.set(k, v);
+        if !is_consumer_only(k) {
+            c.set(k, v);
+        }
     }
     c
 }
@@ -79,4 +104,38 @@ pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pass_through_reaches_the_right_clients() {
+        let env = [
+            ("CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS", "6000"),
+            (
+                "CONTACT_KPI__KAFKA__PROPERTIES__SECURITY.PROTOCOL",
+                "SASL_SSL",
+            ),
+            ("CONTACT_KPI__KAFKA__PROPERTIES__FETCH.WAIT.MAX.MS", "10"),
+        ];
+        let config = Config::load_with_env(
+            None,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .unwrap();
+        let consumer = consumer_config(&config);
+        let producer = producer_config(&config);
+        assert_eq!(consumer.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(
+            consumer.get("fetch.wait.max.ms"),
+            Some("10"),
+            "pass-through overrides the default"
+        );
+        assert_eq!(consumer.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(producer.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(producer.get("session.timeout.ms"), None);
+        assert_eq!(producer.get("fetch.wait.max.ms"), None);
+    }
 }
