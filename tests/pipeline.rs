@@ -548,3 +548,114 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kpi_drop_is_published_to_the_alerts_topic() {
+    let broker = Broker::start();
+    let config = test_config(
+        &broker,
+        "alerts",
+        &[
+            ("CONTACT_KPI__WINDOWS", "1h"),
+            ("CONTACT_KPI__ALERTS__MIN_VOLUME", "5"),
+            ("CONTACT_KPI__ALERTS__MIN_BASELINE_VOLUME", "20"),
+            ("CONTACT_KPI__ALERTS__KPIS", "abandon_rate"),
+        ],
+    );
+    // Eight hours of voice calls, six an hour, all answered except in hour 6.
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-22T06:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut events = Vec::new();
+    for hour in 0..8i64 {
+        for i in 0..6i64 {
+            let contact = format!("c{hour}-{i}");
+            let t = base + chrono::Duration::hours(hour) + chrono::Duration::minutes(i * 5);
+            let mut push = |secs: i64, kind: contact_kpi::model::EventKind| {
+                events.push(ContactEvent {
+                    event_id: format!("{contact}-{secs}"),
+                    contact_id: contact.clone(),
+                    channel: contact_kpi::model::Channel::Voice,
+                    ts: t + chrono::Duration::seconds(secs),
+                    kind,
+                })
+            };
+            push(
+                0,
+                contact_kpi::model::EventKind::ContactStarted {
+                    customer_id: format!("k{hour}{i}"),
+                    queue: None,
+                    language: None,
+                },
+            );
+            if hour != 6 {
+                push(
+                    10,
+                    contact_kpi::model::EventKind::AgentJoined {
+                        agent_id: "a1".into(),
+                    },
+                );
+            }
+            push(
+                120,
+                contact_kpi::model::EventKind::ContactEnded {
+                    disposition: contact_kpi::model::Disposition::Resolved,
+                    callback_due: None,
+                },
+            );
+        }
+    }
+    create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
+    produce_events(
+        &producer(&broker.brokers()),
+        &config.raw.topics.input,
+        &events,
+    )
+    .await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let mut alerts = Vec::new();
+    for _ in 0..30 {
+        let (b, t) = (broker.brokers(), config.raw.topics.alerts.clone());
+        alerts =
+            tokio::task::spawn_blocking(move || read_all(&b, &t, 1, Duration::from_millis(1000)))
+                .await
+                .unwrap();
+        if !alerts.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(alerts.len(), 1, "one alert for the one bad hour");
+    let m = &alerts[0];
+    let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
+    assert_eq!(key, "channel/voice/abandon_rate/1h/2026-11-22T12:00:00Z");
+    let a: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+    assert_eq!(a["level"], "channel");
+    assert_eq!(a["channel"], "voice");
+    assert_eq!(a["kpi"], "abandon_rate");
+    assert_eq!(a["window"], "1h");
+    assert_eq!(a["window_start"], "2026-11-22T12:00:00Z");
+    assert_eq!(
+        (
+            a["value"].as_f64(),
+            a["baseline"].as_f64(),
+            a["volume"].as_u64()
+        ),
+        (Some(1.0), Some(0.0), Some(6))
+    );
+    assert!(a["p_value"].as_f64().unwrap() <= 0.01);
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Abandonment of voice (all agents) rose to 100%"),
+        "{a}"
+    );
+    let (_, body) = http_get(service.http_addr, "/metrics").await;
+    assert!(
+        body.contains(
+            r#"contact_kpi_alerts_total{channel="voice",kpi="abandon_rate",level="channel"} 1"#
+        ),
+        "{body}"
+    );
+    service.stop().await.unwrap();
+}
