@@ -36,4 +36,7 @@ contact-kpi is running.
 Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}" || true
-echo "a process exited or Ctrl-C was pressed; see data/logs" >&2
+if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  echo "the service stopped; last lines of data/logs/service.log:" >&2
+  grep -v '^  ' data/logs/service.log | tail -n 8 >&2
+fi

@@ -886,3 +886,16 @@ fn a_closed_window_with_a_significant_drop_raises_one_alert() {
     assert_eq!((a.value, a.baseline, a.volume), (1.0, 0.0, 6));
     assert!(e.take_alerts().is_empty(), "each window is judged once");
 }
+
+#[test]
+fn a_snapshot_of_another_version_or_garbage_is_refused_not_misread() {
+    let e = engine_with(&[]);
+    let mut bytes = e.snapshot();
+    bytes[0] = bytes[0].wrapping_add(1);
+    let mut fresh = engine_with(&[]);
+    let err = fresh.restore(&bytes).unwrap_err().to_string();
+    assert!(err.contains("another release"), "{err}");
+    let mut garbage = e.snapshot();
+    garbage.truncate(6);
+    assert!(fresh.restore(&garbage).is_err());
+}

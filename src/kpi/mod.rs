@@ -51,11 +51,13 @@ pub struct EngineCounters {
 pub enum SnapshotError {
     #[error("cannot decode engine snapshot: {0}")]
     Decode(#[from] postcard::Error),
-    #[error("snapshot version {0} is not supported")]
+    #[error("snapshot version {0} was written by another release (this one reads version {SNAPSHOT_VERSION})")]
     Version(u32),
 }
 
-const SNAPSHOT_VERSION: u32 = 1;
+/// Bumped whenever the serialized state changes shape: a checkpoint of
+/// another version is refused rather than misread.
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// Everything the engine remembers, as one serializable value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

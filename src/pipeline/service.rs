@@ -205,7 +205,11 @@ async fn consume_loop(
                 return Err(PipelineError::Checkpoint(
                     checkpoint::CheckpointError::Corrupt {
                         path: checkpoint_path.clone(),
-                        message: e.to_string(),
+                        message: format!(
+                            "{e}; its state cannot be used. To rebuild from the start of the input topic, point \
+                             pipeline.state_dir at an empty directory and use a new kafka.group_id (for `make run`: \
+                             remove data/)"
+                        ),
                     },
                 ));
             }
