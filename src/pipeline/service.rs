@@ -145,7 +145,7 @@ struct Shell {
     delivery_failed: bool,
     offsets: BTreeMap<i32, i64>,
     /// Per partition: newest event time and when a record last arrived.
-    partition_time: BTreeMap<i32, (Timestamp, Instant)>,
+    partition_time: BTreeMap<i32, (Option<Timestamp>, Instant)>,
     checkpoint_path: PathBuf,
     oldest_unpublished: Option<Instant>,
 }
@@ -254,8 +254,13 @@ async fn consume_loop(
             biased;
             _ = &mut shutdown => break,
             _ = emit_tick.tick() => {
+                let partitions: Vec<i32> = consumer
+                    .assignment()
+                    .map(|a| a.elements().iter().map(|e| e.partition()).collect())
+                    .unwrap_or_default();
+                shell.note_assignment(&partitions);
                 shell.emit().await;
-                let assigned = consumer.assignment().map(|a| a.count() > 0).unwrap_or(false);
+                let assigned = !partitions.is_empty();
                 ready.store(assigned, Ordering::Relaxed);
                 shell.metrics.ready.set(i64::from(assigned));
             }
@@ -314,6 +319,11 @@ async fn create_topics_with_retry(config: &Config) -> Result<(), PipelineError> 
 impl Shell {
     async fn handle(&mut self, m: &BorrowedMessage<'_>) {
         let (partition, offset) = (m.partition(), m.offset());
+        // Any record, even one already reflected or a bad one, shows the partition is active.
+        self.partition_time
+            .entry(partition)
+            .or_insert((None, Instant::now()))
+            .1 = Instant::now();
         if self
             .offsets
             .get(&partition)
@@ -339,11 +349,9 @@ impl Shell {
         );
         match decoded {
             Ok(event) => {
-                let entry = self
-                    .partition_time
-                    .entry(partition)
-                    .or_insert((event.ts, Instant::now()));
-                *entry = (entry.0.max(event.ts), Instant::now());
+                if let Some(entry) = self.partition_time.get_mut(&partition) {
+                    entry.0 = Some(entry.0.map_or(event.ts, |t| t.max(event.ts)));
+                }
                 for fact in self.engine.apply(event) {
                     self.metrics.observe_fact(&fact);
                 }
@@ -497,14 +505,33 @@ impl Shell {
     /// an idle partition cannot keep every window open; while a backlog is
     /// read, a partition read ahead cannot time out another's contacts.
     fn watermark(&self) -> Option<Timestamp> {
-        let active = self
+        let active: Vec<Option<Timestamp>> = self
             .partition_time
             .values()
-            .filter(|(_, seen)| seen.elapsed() < PARTITION_IDLE_AFTER);
-        active
+            .filter(|(_, seen)| seen.elapsed() < PARTITION_IDLE_AFTER)
             .map(|(ts, _)| *ts)
+            .collect();
+        if active.iter().any(Option::is_none) {
+            // An assigned partition has not delivered an event yet: its
+            // events may be older than everything seen so far.
+            return None;
+        }
+        active
+            .into_iter()
+            .flatten()
             .min()
-            .or_else(|| self.partition_time.values().map(|(ts, _)| *ts).max())
+            .or_else(|| self.partition_time.values().filter_map(|(ts, _)| *ts).max())
+    }
+
+    /// Tracks the assigned partitions: a newly assigned one holds event time
+    /// back until it delivers or goes idle; a revoked one no longer counts.
+    fn note_assignment(&mut self, assigned: &[i32]) {
+        self.partition_time.retain(|p, _| assigned.contains(p));
+        for &p in assigned {
+            self.partition_time
+                .entry(p)
+                .or_insert((None, Instant::now()));
+        }
     }
 
     /// Advances event time and publishes the aggregates that changed.
