@@ -2,7 +2,7 @@
 //! the cost of judging one segment (`judge_segment`). Run with
 //! `cargo bench --bench empathy`.
 
-use contact_kpi::empathy::{Analyzer, SegmentInput, SegmentTurn, TurnFeatures};
+use contact_kpi::empathy::{Analyzer, Judgement, SegmentInput, SegmentTurn, TurnFeatures};
 use contact_kpi::model::{Channel, Disposition, Party};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -55,29 +55,7 @@ fn analyze(c: &mut Criterion) {
         .collect();
     let mut segment = c.benchmark_group("empathy_segment");
     segment.bench_function("judge_segment", |b| {
-        b.iter(|| {
-            let mut turns = vec![SegmentTurn {
-                message_index: 0,
-                party: Party::Customer,
-                raised_voice: true,
-                features: &customer,
-            }];
-            turns.extend(agent.iter().enumerate().map(|(i, f)| SegmentTurn {
-                message_index: i + 1,
-                party: Party::Agent,
-                raised_voice: false,
-                features: f,
-            }));
-            let seg = SegmentInput {
-                language: "nl",
-                channel: Channel::Voice,
-                turns,
-                context_before: vec![],
-                disposition: Disposition::Resolved,
-                interruptions: 0,
-            };
-            black_box(analyzer.judge_segment(&seg))
-        })
+        b.iter(|| black_box(judge(&analyzer, &customer, &agent)))
     });
     segment.bench_function("analyze_and_judge_segment", |b| {
         b.iter(|| {
@@ -91,30 +69,34 @@ fn analyze(c: &mut Criterion) {
                 .iter()
                 .map(|t| analyzer.analyze_turn("nl", Channel::Voice, Party::Agent, t))
                 .collect();
-            let mut turns = vec![SegmentTurn {
-                message_index: 0,
-                party: Party::Customer,
-                raised_voice: true,
-                features: &customer,
-            }];
-            turns.extend(agent.iter().enumerate().map(|(i, f)| SegmentTurn {
-                message_index: i + 1,
-                party: Party::Agent,
-                raised_voice: false,
-                features: f,
-            }));
-            let seg = SegmentInput {
-                language: "nl",
-                channel: Channel::Voice,
-                turns,
-                context_before: vec![],
-                disposition: Disposition::Resolved,
-                interruptions: 0,
-            };
-            black_box(analyzer.judge_segment(&seg))
+            black_box(judge(&analyzer, &customer, &agent))
         })
     });
     segment.finish();
+}
+
+/// Judges one voice segment: a shouting customer, then the agent's turns.
+fn judge(analyzer: &Analyzer, customer: &TurnFeatures, agent: &[TurnFeatures]) -> Judgement {
+    let mut turns = vec![SegmentTurn {
+        message_index: 0,
+        party: Party::Customer,
+        raised_voice: true,
+        features: customer,
+    }];
+    turns.extend(agent.iter().enumerate().map(|(i, f)| SegmentTurn {
+        message_index: i + 1,
+        party: Party::Agent,
+        raised_voice: false,
+        features: f,
+    }));
+    analyzer.judge_segment(&SegmentInput {
+        language: "nl",
+        channel: Channel::Voice,
+        turns,
+        context_before: vec![],
+        disposition: Disposition::Resolved,
+        interruptions: 0,
+    })
 }
 
 criterion_group!(benches, analyze);

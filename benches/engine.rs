@@ -100,11 +100,9 @@ fn report_memory() {
         .filter(|l| !l.starts_with('#'))
         .count();
     println!("metrics: {series} series on /metrics for a 500-agent center (per-agent labels on)");
-    let with_windows = resident_bytes().unwrap_or(0);
     let windows = engine.state().aggregator.window_count();
     let checkpoint = engine.snapshot().len();
     drop(engine);
-    let _ = with_windows;
     println!("memory: {windows} window aggregates, checkpoint {checkpoint} bytes in all ({} bytes per aggregate at most)", checkpoint / windows.max(1));
 }
 
