@@ -9,7 +9,7 @@
 //! ordinal it had in the day, and the few segments it pushes over a bucket
 //! boundary (ordinal 10, 20, 40) are moved in their windows.
 
-use super::facts::{ContactRef, ContactSummary, Fact, SegmentSummary};
+use super::facts::{ContactRef, ContactSummary, Fact, Route, SegmentSummary};
 use super::window::{local_date, window_bounds};
 use super::EngineCounters;
 use crate::config::EngineSettings;
@@ -171,8 +171,9 @@ pub struct WindowAggregate {
     pub is_final: bool,
 }
 
+/// One segment's place in its agent's day (fatigue ordinal).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct OrdinalEntry {
+pub struct OrdinalEntry {
     joined: Timestamp,
     contact_id: String,
     segment: usize,
@@ -192,9 +193,33 @@ pub struct AggregateUpdate {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Aggregator {
     windows: BTreeMap<AggKey, WindowAggregate>,
-    agent_days: BTreeMap<(String, NaiveDate), Vec<OrdinalEntry>>,
+    agent_days: BTreeMap<DayKey, Vec<OrdinalEntry>>,
     dirty: BTreeSet<AggKey>,
     watermark_ms: Option<i64>,
+    /// Which facts this aggregator owns when the stage is partitioned
+    /// (`None`: all of them, as in one process).
+    #[serde(skip)]
+    route: Option<Route>,
+    /// State changed since the last [`Aggregator::take_changelog`].
+    #[serde(skip)]
+    changed_windows: BTreeSet<AggKey>,
+    #[serde(skip)]
+    changed_days: BTreeSet<DayKey>,
+    #[serde(skip)]
+    changed_watermark: bool,
+}
+
+/// An agent's day for fatigue ordinals: (kept for the queue route, agent,
+/// local date). A partition that owns both an agent and the queue keeps that
+/// agent's day twice, once per level, so neither route counts a segment twice.
+pub type DayKey = (bool, String, NaiveDate);
+
+/// One piece of aggregator state as written to the changelog (`None`: removed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum AggregatorEntry {
+    Window(AggKey, Option<Box<WindowAggregate>>),
+    AgentDay(DayKey, Option<Vec<OrdinalEntry>>),
+    Watermark(Option<i64>),
 }
 
 fn ms(ts: Timestamp) -> i64 {
@@ -225,6 +250,14 @@ impl Aggregator {
         ts: Timestamp,
         mut f: impl FnMut(&mut WindowAggregate),
     ) -> bool {
+        let owned = match &self.route {
+            None => true,
+            Some(Route::Queue) => agent.is_none(),
+            Some(Route::Agent(a)) => agent == Some(a.as_str()),
+        };
+        if !owned {
+            return true;
+        }
         let retention = settings.window_retention.as_millis() as i64;
         let mut applied = true;
         for (wi, spec) in settings.windows.iter().enumerate() {
@@ -247,6 +280,7 @@ impl Aggregator {
                     ..WindowAggregate::default()
                 });
             f(agg);
+            self.changed_windows.insert(key.clone());
             self.dirty.insert(key);
         }
         applied
@@ -264,6 +298,20 @@ impl Aggregator {
         let a = self.with_windows(settings, Some(agent), channel, ts, &mut f);
         let c = self.with_windows(settings, None, channel, ts, &mut f);
         a && c
+    }
+
+    /// Applies the part of `fact` that `route` owns: one agent's aggregates
+    /// (and that agent's fatigue ordinals), or the channel level.
+    pub fn apply_routed(
+        &mut self,
+        settings: &EngineSettings,
+        route: Route,
+        fact: &Fact,
+        counters: &mut EngineCounters,
+    ) {
+        self.route = Some(route);
+        self.apply(settings, fact, counters);
+        self.route = None;
     }
 
     pub fn apply(&mut self, settings: &EngineSettings, fact: &Fact, counters: &mut EngineCounters) {
@@ -357,7 +405,14 @@ impl Aggregator {
         seg: &SegmentSummary,
         counters: &mut EngineCounters,
     ) {
+        if let Some(Route::Agent(a)) = &self.route {
+            if *a != seg.agent_id {
+                return; // That agent's day lives with that agent's aggregates.
+            }
+        }
         let day = local_date(settings.timezone, seg.joined);
+        let day_key = (self.route == Some(Route::Queue), seg.agent_id.clone(), day);
+        self.changed_days.insert(day_key.clone());
         let entry = OrdinalEntry {
             joined: seg.joined,
             contact_id: s.contact_id.clone(),
@@ -367,10 +422,7 @@ impl Aggregator {
             scored: seg.empathy_scored,
             shown: seg.empathy_shown,
         };
-        let list = self
-            .agent_days
-            .entry((seg.agent_id.clone(), day))
-            .or_default();
+        let list = self.agent_days.entry(day_key).or_default();
         let pos = list.partition_point(|e| {
             (e.joined, &e.contact_id, e.segment) < (entry.joined, &entry.contact_id, entry.segment)
         });
@@ -417,16 +469,20 @@ impl Aggregator {
         }
         let mut closed = Vec::new();
         self.watermark_ms = Some(w);
+        self.changed_watermark = true;
         let retention = settings.window_retention.as_millis() as i64;
         let dirty = &mut self.dirty;
+        let changed = &mut self.changed_windows;
         self.windows.retain(|key, agg| {
             if agg.end_ms + retention <= w {
                 dirty.remove(key);
+                changed.insert(key.clone());
                 return false;
             }
             if !agg.is_final && agg.end_ms <= w {
                 agg.is_final = true;
                 dirty.insert(key.clone());
+                changed.insert(key.clone());
                 closed.push(key.clone());
             }
             true
@@ -437,7 +493,14 @@ impl Aggregator {
         )
         .pred_opt()
         .unwrap_or(NaiveDate::MIN);
-        self.agent_days.retain(|(_, day), _| *day >= oldest_day);
+        let changed_days = &mut self.changed_days;
+        self.agent_days.retain(|key, _| {
+            let keep = key.2 >= oldest_day;
+            if !keep {
+                changed_days.insert(key.clone());
+            }
+            keep
+        });
         closed.sort_by_key(|k| k.start_ms);
         closed
     }
@@ -450,6 +513,7 @@ impl Aggregator {
         for key in dirty {
             if let Some(agg) = self.windows.get_mut(&key) {
                 agg.revision += 1;
+                self.changed_windows.insert(key.clone());
                 out.push(AggregateUpdate {
                     key: aggregate_key(settings, &key),
                     aggregate: to_proto(settings, &key, agg, self.watermark_ms),
@@ -465,6 +529,46 @@ impl Aggregator {
 
     pub fn dirty_count(&self) -> usize {
         self.dirty.len()
+    }
+
+    /// The state changed since the last call, for the changelog.
+    pub fn take_changelog(&mut self) -> Vec<AggregatorEntry> {
+        let mut out = Vec::new();
+        if std::mem::take(&mut self.changed_watermark) {
+            out.push(AggregatorEntry::Watermark(self.watermark_ms));
+        }
+        for key in std::mem::take(&mut self.changed_windows) {
+            let value = self.windows.get(&key).cloned().map(Box::new);
+            out.push(AggregatorEntry::Window(key, value));
+        }
+        for key in std::mem::take(&mut self.changed_days) {
+            let value = self.agent_days.get(&key).cloned();
+            out.push(AggregatorEntry::AgentDay(key, value));
+        }
+        out
+    }
+
+    /// Puts one piece of state back from the changelog.
+    pub fn restore_entry(&mut self, entry: AggregatorEntry) {
+        match entry {
+            AggregatorEntry::Watermark(w) => self.watermark_ms = w,
+            AggregatorEntry::Window(key, Some(agg)) => {
+                self.windows.insert(key, *agg);
+            }
+            AggregatorEntry::Window(key, None) => {
+                self.windows.remove(&key);
+            }
+            AggregatorEntry::AgentDay(key, Some(list)) => {
+                self.agent_days.insert(key, list);
+            }
+            AggregatorEntry::AgentDay(key, None) => {
+                self.agent_days.remove(&key);
+            }
+        }
+    }
+
+    pub fn watermark_ms(&self) -> Option<i64> {
+        self.watermark_ms
     }
 }
 

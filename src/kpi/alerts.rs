@@ -187,13 +187,19 @@ pub fn drop_test(
 
 /// Closed windows of one (level, channel, window size), oldest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct History {
+pub struct History {
     windows: VecDeque<(i64, Vec<(u64, u64)>)>,
 }
 
+/// One alert series: agent (or channel level), channel, window size.
+pub type SeriesKey = (Option<String>, crate::model::Channel, usize);
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AlertDetector {
-    history: BTreeMap<(Option<String>, crate::model::Channel, usize), History>,
+    history: BTreeMap<SeriesKey, History>,
+    /// Series changed since the last [`AlertDetector::take_changelog`].
+    #[serde(skip)]
+    touched: std::collections::BTreeSet<SeriesKey>,
 }
 
 /// What the detector needs to know about a closed window.
@@ -211,14 +217,13 @@ impl AlertDetector {
         settings: &AlertSettings,
         closed: &ClosedWindow<'_>,
     ) -> Vec<KpiAlert> {
-        let hist = self
-            .history
-            .entry((
-                closed.key.agent.clone(),
-                closed.key.channel,
-                closed.key.window,
-            ))
-            .or_default();
+        let series = (
+            closed.key.agent.clone(),
+            closed.key.channel,
+            closed.key.window,
+        );
+        self.touched.insert(series.clone());
+        let hist = self.history.entry(series).or_default();
         let horizon = closed.key.start_ms - settings.baseline_ms;
         while hist
             .windows
@@ -284,6 +289,28 @@ impl AlertDetector {
 
     pub fn series(&self) -> usize {
         self.history.len()
+    }
+
+    /// The series changed since the last call, for the changelog.
+    pub fn take_changelog(&mut self) -> Vec<(SeriesKey, Option<History>)> {
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|k| {
+                let h = self.history.get(&k).cloned();
+                (k, h)
+            })
+            .collect()
+    }
+
+    pub fn restore_series(&mut self, key: SeriesKey, history: Option<History>) {
+        match history {
+            Some(h) => {
+                self.history.insert(key, h);
+            }
+            None => {
+                self.history.remove(&key);
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::model::{
     millis_between, Channel, ContactEvent, Disposition, EventKind, Party, Timestamp,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Agent talking more than this before the customer's utterance ended is an interruption.
 pub const INTERRUPTION_TOLERANCE_MS: i64 = 500;
@@ -79,6 +79,16 @@ pub struct Assembler {
     /// Finished contacts by end time, for eviction.
     finished_by_end: BTreeMap<(Timestamp, String), ()>,
     next_seq: u32,
+    /// Contacts changed since the last [`Assembler::take_changelog`].
+    #[serde(skip)]
+    touched: BTreeSet<String>,
+}
+
+/// One contact's state as written to the changelog.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ContactEntry {
+    Open(OpenContact),
+    Finished(FinishedContact),
 }
 
 /// The customer as named in facts and state: a keyed hash, never the raw id.
@@ -112,6 +122,9 @@ impl Assembler {
         counters: &mut EngineCounters,
         out: &mut Vec<Fact>,
     ) {
+        if !self.touched.contains(&event.contact_id) {
+            self.touched.insert(event.contact_id.clone());
+        }
         if let Some(done) = self.finished.get_mut(&event.contact_id) {
             match &event.kind {
                 EventKind::Survey { csat } => {
@@ -295,10 +308,15 @@ impl Assembler {
         counters: &mut EngineCounters,
     ) {
         let before = self.open.len();
-        self.open.retain(|_, c| {
+        let touched = &mut self.touched;
+        self.open.retain(|id, c| {
             let idle = chrono::Duration::from_std(settings.idle_timeout.get(c.channel))
                 .unwrap_or(chrono::Duration::MAX);
-            now - c.last_event <= idle
+            let keep = now - c.last_event <= idle;
+            if !keep {
+                touched.insert(id.clone());
+            }
+            keep
         });
         counters.timed_out_contacts += (before - self.open.len()) as u64;
         let retention = chrono::Duration::from_std(settings.finished_retention)
@@ -310,6 +328,50 @@ impl Assembler {
             let key = key.clone();
             self.finished_by_end.remove(&key);
             self.finished.remove(&key.1);
+            self.touched.insert(key.1);
+        }
+    }
+
+    /// The contacts changed since the last call, each with its current
+    /// state (`None`: forgotten), for the changelog.
+    pub fn take_changelog(&mut self) -> Vec<(String, Option<ContactEntry>)> {
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|id| {
+                let entry = if let Some(open) = self.open.get(&id) {
+                    Some(ContactEntry::Open(open.clone()))
+                } else {
+                    self.finished
+                        .get(&id)
+                        .map(|done| ContactEntry::Finished(done.clone()))
+                };
+                (id, entry)
+            })
+            .collect()
+    }
+
+    /// Puts one contact's state back from the changelog (`None` removes it).
+    pub fn restore_contact(&mut self, contact_id: String, entry: Option<ContactEntry>) {
+        if let Some(old) = self.finished.remove(&contact_id) {
+            self.finished_by_end
+                .remove(&(old.contact.ended, contact_id.clone()));
+        }
+        self.open.remove(&contact_id);
+        match entry {
+            Some(ContactEntry::Open(open)) => {
+                // Arrival order inside a contact only needs sequence numbers
+                // above the restored ones.
+                if let Some(max) = open.items.iter().map(|i| i.seq).max() {
+                    self.next_seq = self.next_seq.max(max.wrapping_add(1));
+                }
+                self.open.insert(contact_id, open);
+            }
+            Some(ContactEntry::Finished(done)) => {
+                self.finished_by_end
+                    .insert((done.contact.ended, contact_id.clone()), ());
+                self.finished.insert(contact_id, done);
+            }
+            None => {}
         }
     }
 }

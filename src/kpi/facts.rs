@@ -22,6 +22,44 @@ pub struct ContactRef {
     pub final_agent: Option<String>,
 }
 
+/// Which aggregates of a fact a stage-3 partition owns: one agent's, or
+/// the channel (queue) level, which is one key for all channels because an
+/// agent's fatigue ordinal spans channels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Route {
+    Agent(String),
+    Queue,
+}
+
+impl Fact {
+    /// The stage-3 routes this fact updates (none for facts that only
+    /// stage 2 needs).
+    pub fn routes(&self) -> Vec<Route> {
+        let mut routes = Vec::new();
+        match self {
+            Fact::CustomerContactStarted { .. } => return routes,
+            Fact::ContactFinished(s) => {
+                for seg in &s.segments {
+                    routes.push(Route::Agent(seg.agent_id.clone()));
+                }
+                if let Some((agent, _, _)) = &s.first_response {
+                    routes.push(Route::Agent(agent.clone()));
+                }
+            }
+            Fact::Repeated { contact }
+            | Fact::Callback { contact, .. }
+            | Fact::Survey { contact, .. } => match &contact.final_agent {
+                Some(agent) => routes.push(Route::Agent(agent.clone())),
+                None => return routes,
+            },
+        }
+        routes.sort();
+        routes.dedup();
+        routes.push(Route::Queue);
+        routes
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Fact {
     CustomerContactStarted {

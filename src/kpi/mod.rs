@@ -11,18 +11,18 @@ pub mod alerts;
 pub mod contact;
 pub mod facts;
 pub mod repeat;
+pub mod tasks;
 pub mod window;
 
 pub use aggregate::{AggKey, AggregateUpdate, Aggregator, Counts};
 pub use contact::{customer_hash, Assembler};
-pub use facts::{ContactRef, ContactSummary, CustomerHash, Fact, SegmentSummary};
+pub use facts::{ContactRef, ContactSummary, CustomerHash, Fact, Route, SegmentSummary};
 pub use repeat::RepeatDetector;
 
 use crate::config::EngineSettings;
 use crate::empathy::Analyzer;
 use crate::model::proto::KpiAlert;
 use crate::model::{ContactEvent, Timestamp};
-use alerts::ClosedWindow;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
@@ -114,8 +114,7 @@ impl Engine {
             &mut st.counters,
             &mut facts,
         );
-        let period = chrono::Duration::from_std(self.settings.repeat_period)
-            .unwrap_or(chrono::Duration::MAX);
+        let period = tasks::repeat_period(&self.settings);
         let mut repeats = Vec::new();
         for f in &facts {
             if matches!(f, Fact::ContactFinished(_)) {
@@ -149,26 +148,10 @@ impl Engine {
         let now = watermark.min(max);
         let st = &mut self.state;
         st.assembler.expire(&self.settings, now, &mut st.counters);
-        let lateness =
-            chrono::Duration::from_std(self.settings.allowed_lateness).unwrap_or_default();
-        let keep = chrono::Duration::from_std(self.settings.repeat_period)
-            .unwrap_or(chrono::Duration::MAX)
-            + lateness;
-        st.repeats.expire(now, keep);
-        let closed = st.aggregator.advance(&self.settings, now - lateness);
-        for key in closed {
-            let Some(agg) = st.aggregator.get(&key) else {
-                continue;
-            };
-            let window = ClosedWindow {
-                key: &key,
-                window_name: &self.settings.windows[key.window].name,
-                window_start: aggregate::rfc3339_seconds(key.start_ms),
-                counts: &agg.counts,
-            };
-            let alerts = st.alerts.observe(&self.settings.alerts, &window);
-            self.pending_alerts.extend(alerts);
-        }
+        st.repeats
+            .expire(now, tasks::repeat_history_keep(&self.settings));
+        let alerts = tasks::close_windows(&self.settings, &mut st.aggregator, &mut st.alerts, now);
+        self.pending_alerts.extend(alerts);
     }
 
     /// KPI-drop alerts raised since the last call.

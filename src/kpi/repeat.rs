@@ -8,7 +8,7 @@
 use super::facts::{ContactRef, CustomerHash, Fact};
 use crate::model::{Disposition, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ResolvedContact {
@@ -16,8 +16,9 @@ struct ResolvedContact {
     repeated: bool,
 }
 
+/// One customer's history, as written to the changelog.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct CustomerHistory {
+pub struct CustomerHistory {
     starts: Vec<(Timestamp, String)>,
     resolved: Vec<ResolvedContact>,
 }
@@ -25,6 +26,9 @@ struct CustomerHistory {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RepeatDetector {
     customers: HashMap<CustomerHash, CustomerHistory>,
+    /// Customers changed since the last [`RepeatDetector::take_changelog`].
+    #[serde(skip)]
+    touched: BTreeSet<CustomerHash>,
 }
 
 fn is_repeat(ended: Timestamp, start: Timestamp, period: chrono::Duration) -> bool {
@@ -44,6 +48,7 @@ impl RepeatDetector {
                 contact_id,
                 started,
             } => {
+                self.touched.insert(customer.clone());
                 let h = self.customers.entry(customer.clone()).or_default();
                 for r in h.resolved.iter_mut() {
                     if !r.repeated
@@ -65,6 +70,7 @@ impl RepeatDetector {
                 if summary.abandoned || summary.disposition != Disposition::Resolved {
                     return;
                 }
+                self.touched.insert(customer.clone());
                 let h = self.customers.entry(customer.clone()).or_default();
                 let contact = summary.contact_ref();
                 let repeated = h.starts.iter().any(|(s, id)| {
@@ -85,10 +91,39 @@ impl RepeatDetector {
     /// than `keep` before `now` (event time).
     pub fn expire(&mut self, now: Timestamp, keep: chrono::Duration) {
         let horizon = now - keep;
-        self.customers.retain(|_, h| {
+        let touched = &mut self.touched;
+        self.customers.retain(|customer, h| {
+            let before = (h.starts.len(), h.resolved.len());
             h.starts.retain(|(s, _)| *s >= horizon);
             h.resolved.retain(|r| r.contact.ended >= horizon);
+            if before != (h.starts.len(), h.resolved.len()) {
+                touched.insert(customer.clone());
+            }
             !(h.starts.is_empty() && h.resolved.is_empty())
         });
+    }
+
+    /// The customers changed since the last call with their current history
+    /// (`None`: forgotten), for the changelog.
+    pub fn take_changelog(&mut self) -> Vec<(CustomerHash, Option<CustomerHistory>)> {
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|c| {
+                let h = self.customers.get(&c).cloned();
+                (c, h)
+            })
+            .collect()
+    }
+
+    /// Puts one customer's history back from the changelog (`None` removes it).
+    pub fn restore_customer(&mut self, customer: CustomerHash, history: Option<CustomerHistory>) {
+        match history {
+            Some(h) => {
+                self.customers.insert(customer, h);
+            }
+            None => {
+                self.customers.remove(&customer);
+            }
+        }
     }
 }
