@@ -157,6 +157,7 @@ pub struct AlertsConfig {
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     pub transactions: bool,
+    pub resume_rewind: u64,
     pub commit_interval: String,
     pub commit_max_records: usize,
     pub transaction_timeout: String,

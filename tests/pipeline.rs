@@ -217,12 +217,33 @@ async fn graceful_restart_loses_and_duplicates_nothing_impl() {
         let msgs = read_all(&broker.brokers(), &topic, 3, Duration::from_secs(3));
         for m in &msgs {
             let k = m.key().unwrap_or_default();
-            let w = m.headers().and_then(|h| h.iter().find(|h| h.key == "ckpi-writer").and_then(|h| h.value)).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
+            let w = m
+                .headers()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|h| h.key == "ckpi-writer")
+                        .and_then(|h| h.value)
+                })
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
             if k == b"~m" {
-                eprintln!("DUMP p{} o{} MARKER w={w} len={}", m.partition(), m.offset(), m.payload().map_or(0, |p| p.len()));
+                eprintln!(
+                    "DUMP p{} o{} MARKER w={w} len={}",
+                    m.partition(),
+                    m.offset(),
+                    m.payload().map_or(0, |p| p.len())
+                );
             } else if k.first() == Some(&b'w') {
                 let key: contact_kpi::kpi::AggKey = postcard::from_bytes(&k[1..]).unwrap();
-                eprintln!("DUMP p{} o{} WINDOW {:?} {:?} {} w={w} len={}", m.partition(), m.offset(), key.agent, key.channel, key.window, m.payload().map_or(0, |p| p.len()));
+                eprintln!(
+                    "DUMP p{} o{} WINDOW {:?} {:?} {} w={w} len={}",
+                    m.partition(),
+                    m.offset(),
+                    key.agent,
+                    key.channel,
+                    key.window,
+                    m.payload().map_or(0, |p| p.len())
+                );
             }
         }
     }
@@ -232,9 +253,21 @@ async fn graceful_restart_loses_and_duplicates_nothing_impl() {
     for stage in ["assemble", "repeats", "aggregate"] {
         eprintln!(
             "{stage}: assigned {} dropped {} restored {}",
-            service.metrics.partitions_assigned.with_label_values(&[stage]).get(),
-            service.metrics.duplicates_dropped.with_label_values(&[stage]).get(),
-            service.metrics.restored_records.with_label_values(&[stage]).get()
+            service
+                .metrics
+                .partitions_assigned
+                .with_label_values(&[stage])
+                .get(),
+            service
+                .metrics
+                .duplicates_dropped
+                .with_label_values(&[stage])
+                .get(),
+            service
+                .metrics
+                .restored_records
+                .with_label_values(&[stage])
+                .get()
         );
     }
     assert_exactly(&expected, &got, "after a graceful restart");

@@ -667,7 +667,18 @@ impl<L: StageLogic> ConsumerContext for StageContext<L> {
                 // beginning, never at a group offset or the reset policy.
                 for (&p, slot) in &core.tasks {
                     if new.contains(&p) {
-                        let start = slot.next_offset.map_or(Offset::Beginning, Offset::Offset);
+                        // Resume a little before the marker when configured
+                        // (records below it are skipped by `handle`): a broker
+                        // that serves a fetch inside a batch from the next
+                        // batch (Tansu 0.6) would otherwise lose the batch's rest.
+                        let rewind = core.config.raw.pipeline.resume_rewind as i64;
+                        let start = slot.next_offset.map_or(Offset::Beginning, |n| {
+                            if rewind > 0 && n - rewind <= 0 {
+                                Offset::Beginning
+                            } else {
+                                Offset::Offset(n - rewind)
+                            }
+                        });
                         let _ = tpl.set_partition_offset(&topic, p, start);
                     }
                 }

@@ -287,6 +287,11 @@ pub fn test_env(broker: &Broker, name: &str, extra: &[(&str, &str)]) -> Vec<(Str
         // transactions and relies on its changelog markers and source
         // de-duplication for exactness (what these tests check).
         ("CONTACT_KPI__PIPELINE__TRANSACTIONS".into(), "false".into()),
+        // Tansu 0.6 serves a fetch inside a batch from the next batch.
+        (
+            "CONTACT_KPI__PIPELINE__RESUME_REWIND".into(),
+            "10000".into(),
+        ),
         // Tansu joins a group after the rebalance timeout (= max.poll.interval.ms).
         (
             "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS".into(),
