@@ -109,7 +109,7 @@ pub fn consumer_config(config: &Config) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("fetch.wait.max.ms", "50")
-        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("partition.assignment.strategy", "roundrobin")
         .set("statistics.interval.ms", "5000");
     // Pass-through last, so an operator can override any of the above.
     for (k, v) in base_config(config).config_map() {
