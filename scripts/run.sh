@@ -16,6 +16,11 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 export CONTACT_KPI__PIPELINE__STATE_DIR=${CONTACT_KPI__PIPELINE__STATE_DIR:-data/state}
+# Tansu 0.6 has no EndTxn (it cannot commit a Kafka transaction): the demo runs
+# the pipeline without transactions. Production brokers keep the default (true).
+export CONTACT_KPI__PIPELINE__TRANSACTIONS=${CONTACT_KPI__PIPELINE__TRANSACTIONS:-false}
+# Tansu 0.6 serves a fetch inside a producer batch from the next batch.
+export CONTACT_KPI__PIPELINE__RESUME_REWIND=${CONTACT_KPI__PIPELINE__RESUME_REWIND:-10000}
 # A compact demo: 1h windows close every simulated hour (one wall minute at 60x).
 # Tansu completes a group join only after the rebalance timeout (= max.poll.interval.ms);
 # a short one lets the demo consume within seconds instead of minutes.
