@@ -5,7 +5,7 @@ export TOOLS_DIR ?= $(HOME)/.cache/contact-kpi/tools
 export TANSU_BIN ?= $(TOOLS_DIR)/bin/tansu
 export PROMTOOL_BIN ?= /usr/bin/promtool
 
-.PHONY: run test setup tansu promtool build lint unit integration eval-empathy bench broker-up broker-down clean
+.PHONY: run test setup tansu promtool build lint unit integration eval-empathy bench measure broker-up broker-down clean
 
 ## run: local broker + demo traffic + service, metrics on http://127.0.0.1:9464/metrics
 run: tansu build
@@ -43,6 +43,10 @@ eval-empathy:
 
 bench:
 	$(CARGO) bench
+
+## measure: end-to-end throughput, memory, restore time and latency on a local broker (release build)
+measure: tansu
+	scripts/measure-pipeline.sh
 
 broker-up:
 	scripts/broker.sh up

@@ -14,13 +14,57 @@ DATA_DIR=${BROKER_DATA_DIR:-$here/data/broker}
 PID_FILE=$DATA_DIR/tansu.pid
 LOG_FILE=$DATA_DIR/tansu.log
 
+# Tansu 0.6.0 with the fixes in tools/tansu/*.patch (see tools/tansu/README.md):
+# a group whose leader left while it was forming never formed again, a member
+# busy re-joining was expired as dead, and a fetch from inside a producer batch
+# skipped the rest of that batch. The stamp names the version and the patches,
+# so a changed patch rebuilds once and an unchanged one never does.
+stamp() { cat "$here"/tools/tansu/*.patch | sha256sum | cut -c1-16 | sed "s/^/$TANSU_VERSION-/"; }
+
 install() {
-  if [ -x "$TANSU" ] && "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+  if [ -x "$TANSU" ] && [ "$(cat "$TANSU.stamp" 2>/dev/null)" = "$(stamp)" ]; then
     return 0
   fi
-  echo "installing tansu $TANSU_VERSION into $TOOLS_DIR (first time only, ~10 minutes)" >&2
-  # Default features build a broker that cannot start: it needs the storage engines.
-  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql --root "$TOOLS_DIR"
+  echo "building patched tansu $TANSU_VERSION into $TOOLS_DIR (first time only, ~10 minutes)" >&2
+  local build=$TOOLS_DIR/tansu-build
+  local cargo_home=${CARGO_HOME:-$HOME/.cargo}
+  rm -rf "$build/src" && mkdir -p "$build/src/fetch/src"
+  # Let cargo download the published crates (through whatever registry
+  # mirror it is configured for), then unpack and patch them.
+  cat >"$build/src/fetch/Cargo.toml" <<TOML
+[package]
+name = "tansu-source-fetch"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[dependencies]
+tansu = { version = "=$TANSU_VERSION", default-features = false }
+tansu-broker = { version = "=$TANSU_VERSION", default-features = false }
+tansu-storage = { version = "=$TANSU_VERSION", default-features = false }
+TOML
+  echo 'fn main() {}' >"$build/src/fetch/src/main.rs"
+  (cd "$build/src/fetch" && cargo fetch --quiet)
+  for crate in tansu tansu-broker tansu-storage; do
+    local file
+    file=$(ls "$cargo_home"/registry/cache/*/"$crate-$TANSU_VERSION.crate" | head -1)
+    tar xzf "$file" -C "$build/src"
+  done
+  for crate in tansu-broker tansu-storage; do
+    (cd "$build/src/$crate-$TANSU_VERSION" && git apply -p1 "$here/tools/tansu/$crate.patch")
+  done
+  cat >>"$build/src/tansu-$TANSU_VERSION/Cargo.toml" <<TOML
+
+[patch.crates-io]
+tansu-broker = { path = "../tansu-broker-$TANSU_VERSION" }
+tansu-storage = { path = "../tansu-storage-$TANSU_VERSION" }
+TOML
+  # Default features build a broker that cannot start: it needs the storage
+  # engines. The shipped Cargo.lock keeps every other dependency as released.
+  (cd "$build/src/tansu-$TANSU_VERSION" &&
+    CARGO_TARGET_DIR="$build/target" cargo build --release --bin tansu --features dynostore,libsql)
+  mkdir -p "$(dirname "$TANSU")"
+  cp "$build/target/release/tansu" "$TANSU.new" && mv "$TANSU.new" "$TANSU"
+  stamp >"$TANSU.stamp"
 }
 
 running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }

@@ -16,11 +16,15 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 export CONTACT_KPI__PIPELINE__STATE_DIR=${CONTACT_KPI__PIPELINE__STATE_DIR:-data/state}
+# Tansu 0.6 has no EndTxn (it cannot commit a Kafka transaction): the demo runs
+# the pipeline without transactions. Production brokers keep the default (true).
+export CONTACT_KPI__PIPELINE__TRANSACTIONS=${CONTACT_KPI__PIPELINE__TRANSACTIONS:-false}
 # A compact demo: 1h windows close every simulated hour (one wall minute at 60x).
 # Tansu completes a group join only after the rebalance timeout (= max.poll.interval.ms);
 # a short one lets the demo consume within seconds instead of minutes.
 env "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS=10000" \
     "CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS=6000" \
+    "CONTACT_KPI__KAFKA__PROPERTIES__HEARTBEAT.INTERVAL.MS=1000" \
     "$BIN" serve >data/logs/service.log 2>&1 &
 pids+=($!)
 "$BIN" simulate --rate "${RATE:-50}" --agents "${AGENTS:-25}" --speedup "${SPEEDUP:-60}" >data/logs/simulate.log 2>&1 &

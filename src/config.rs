@@ -156,8 +156,41 @@ pub struct AlertsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
-    pub checkpoint_interval: String,
+    pub transactions: bool,
+    pub commit_interval: String,
+    pub commit_max_records: usize,
+    pub transaction_timeout: String,
+    pub instance_id: String,
     pub state_dir: String,
+    pub stages: Vec<String>,
+}
+
+/// The three pipeline stages (`pipeline.stages`, `serve --stages`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StageName {
+    Assemble,
+    Repeats,
+    Aggregate,
+}
+
+impl StageName {
+    pub const ALL: [StageName; 3] = [
+        StageName::Assemble,
+        StageName::Repeats,
+        StageName::Aggregate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageName::Assemble => "assemble",
+            StageName::Repeats => "repeats",
+            StageName::Aggregate => "aggregate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StageName> {
+        Self::ALL.into_iter().find(|n| n.as_str() == s.trim())
+    }
 }
 
 /// Per-channel values (thresholds, timeouts).
@@ -221,7 +254,11 @@ pub struct Config {
     pub engine: EngineSettings,
     pub http_listen: SocketAddr,
     pub emit_interval: Duration,
-    pub checkpoint_interval: Duration,
+    /// Transaction batching of stages 1 and 2 (stage 3 commits every `emit_interval`).
+    pub commit_interval: Duration,
+    pub transaction_timeout: Duration,
+    /// The stages this instance runs.
+    pub stages: Vec<StageName>,
     /// librdkafka properties from `kafka.properties`, flattened to dotted names.
     pub kafka_properties: BTreeMap<String, String>,
 }
@@ -253,11 +290,18 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("windows")
                 .with_list_parse_key("alerts.kpis")
+                .with_list_parse_key("pipeline.stages")
                 .try_parsing(true)
                 .source(Some(env)),
         );
         let raw: RawConfig = builder.build()?.try_deserialize()?;
         Self::validate(raw)
+    }
+
+    /// The same configuration running only `stages` (`serve --stages`).
+    pub fn with_stages(mut self, stages: Vec<String>) -> Result<Config, ConfigError> {
+        self.raw.pipeline.stages = stages;
+        Self::validate(self.raw)
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -320,10 +364,55 @@ impl Config {
         }
         let emit_interval = parse_duration(&raw.output.emit_interval)
             .map_err(|m| invalid("output.emit_interval", m))?;
-        let checkpoint_interval = dur(
-            "pipeline.checkpoint_interval",
-            &raw.pipeline.checkpoint_interval,
+        let commit_interval = dur("pipeline.commit_interval", &raw.pipeline.commit_interval)?;
+        if commit_interval.is_zero() {
+            return Err(invalid("pipeline.commit_interval", "must be above zero"));
+        }
+        if emit_interval.is_zero() {
+            return Err(invalid("output.emit_interval", "must be above zero"));
+        }
+        if raw.pipeline.commit_max_records == 0 {
+            return Err(invalid("pipeline.commit_max_records", "must be at least 1"));
+        }
+        let transaction_timeout = dur(
+            "pipeline.transaction_timeout",
+            &raw.pipeline.transaction_timeout,
         )?;
+        if transaction_timeout < Duration::from_secs(1)
+            || transaction_timeout < commit_interval.max(emit_interval) * 2
+        {
+            return Err(invalid(
+                "pipeline.transaction_timeout",
+                "must be at least 1s and twice the commit and emit intervals",
+            ));
+        }
+        let mut stages = Vec::new();
+        for name in &raw.pipeline.stages {
+            let stage = StageName::parse(name).ok_or_else(|| {
+                invalid(
+                    "pipeline.stages",
+                    format!("`{name}` is not a stage (assemble, repeats, aggregate)"),
+                )
+            })?;
+            if !stages.contains(&stage) {
+                stages.push(stage);
+            }
+        }
+        if stages.is_empty() {
+            return Err(invalid("pipeline.stages", "name at least one stage"));
+        }
+        stages.sort();
+        if raw
+            .pipeline
+            .instance_id
+            .chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        {
+            return Err(invalid(
+                "pipeline.instance_id",
+                "use letters, digits, '-', '_' and '.' only",
+            ));
+        }
         let http_listen: SocketAddr = raw.http.listen.parse().map_err(|_| {
             invalid(
                 "http.listen",
@@ -405,7 +494,9 @@ impl Config {
             engine,
             http_listen,
             emit_interval,
-            checkpoint_interval,
+            commit_interval,
+            transaction_timeout,
+            stages,
             kafka_properties,
         })
     }

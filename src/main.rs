@@ -27,6 +27,10 @@ enum Command {
         /// Configuration file (overrides the shipped defaults; the environment overrides both).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Run only these stages (comma-separated: assemble, repeats, aggregate);
+        /// overrides `pipeline.stages`. Default: all three.
+        #[arg(long, value_delimiter = ',')]
+        stages: Option<Vec<String>>,
     },
     /// Publish realistic synthetic contact-center traffic, or write it as JSON lines.
     Simulate {
@@ -96,8 +100,12 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Serve { config } => {
-            let config = Config::load(config.as_deref()).context("failed to load configuration")?;
+        Command::Serve { config, stages } => {
+            let mut config =
+                Config::load(config.as_deref()).context("failed to load configuration")?;
+            if let Some(stages) = stages {
+                config = config.with_stages(stages).context("invalid --stages")?;
+            }
             let rt = tokio::runtime::Runtime::new().context("failed to start the runtime")?;
             let result = rt.block_on(contact_kpi::pipeline::run(config, ctrl_c_or_sigterm()));
             // Do not wait for a librdkafka close stuck on an unreachable broker.

@@ -118,9 +118,18 @@ pub struct Metrics {
     pub finished_contacts: IntGauge,
     pub window_aggregates: IntGauge,
     pub customers_tracked: IntGauge,
-    pub checkpoint_bytes: IntGauge,
-    pub checkpoint_seconds: Histogram,
-    pub restore_seconds: prometheus::Gauge,
+    // Transactions, changelogs, restores (per stage).
+    pub transactions: IntCounterVec,
+    pub transaction_seconds: HistogramVec,
+    pub changelog_records: IntCounterVec,
+    pub changelog_bytes: IntCounterVec,
+    pub restore_seconds: prometheus::GaugeVec,
+    pub restored_records: IntCounterVec,
+    pub restored_bytes: IntGaugeVec,
+    pub stage_restarts: IntCounterVec,
+    pub duplicates_dropped: IntCounterVec,
+    pub stage_ready: IntGaugeVec,
+    pub partitions_assigned: IntGaugeVec,
     pub event_to_aggregate_seconds: Histogram,
     pub producer_backpressure: IntCounter,
     pub alerts: IntCounterVec,
@@ -128,7 +137,7 @@ pub struct Metrics {
     pub ready: IntGauge,
     pub agents_folded: IntGauge,
     pub build_info: IntGaugeVec,
-    last_engine: Mutex<EngineCounters>,
+    last_engine: Mutex<HashMap<&'static str, EngineCounters>>,
     /// (agent label, channel) pairs whose KPI series exist (created at 0).
     agent_series: Mutex<HashSet<(String, &'static str)>>,
 }
@@ -203,33 +212,70 @@ impl Metrics {
         registry
             .register(Box::new(window_ratio.clone()))
             .expect("unique metric");
-        let checkpoint_seconds = Histogram::with_opts(HistogramOpts::new(
-            "contact_kpi_checkpoint_duration_seconds",
-            "Time to write one state checkpoint.",
-        ))
-        .expect("valid metric");
-        registry
-            .register(Box::new(checkpoint_seconds.clone()))
-            .expect("unique metric");
         let event_to_aggregate_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "contact_kpi_event_to_aggregate_seconds",
-                "Wall time from consuming an event to publishing the aggregates it changed.",
+                "Per publish of aggregates, the wall time since the oldest event in it arrived in the input topic (its Kafka timestamp).",
             )
-            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ]),
         )
         .expect("valid metric");
         registry
             .register(Box::new(event_to_aggregate_seconds.clone()))
             .expect("unique metric");
-        let restore_seconds = prometheus::Gauge::new(
-            "contact_kpi_restore_duration_seconds",
-            "Time the last state restore took.",
+        let restore_seconds = prometheus::GaugeVec::new(
+            Opts::new(
+                "contact_kpi_restore_duration_seconds",
+                "Time the last state restore of newly assigned partitions took, per stage.",
+            ),
+            &["stage"],
         )
         .expect("valid metric");
         registry
             .register(Box::new(restore_seconds.clone()))
             .expect("unique metric");
+        let restored_bytes = IntGaugeVec::new(
+            Opts::new(
+                "contact_kpi_changelog_restored_bytes",
+                "Changelog bytes read by the last restore, per stage (the state size it rebuilt).",
+            ),
+            &["stage"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(restored_bytes.clone()))
+            .expect("unique metric");
+        let stage_ready = IntGaugeVec::new(
+            Opts::new(
+                "contact_kpi_stage_ready",
+                "1 while the stage is in its consumer group with its partitions' state restored.",
+            ),
+            &["stage"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(stage_ready.clone()))
+            .expect("unique metric");
+        let partitions_assigned = IntGaugeVec::new(
+            Opts::new(
+                "contact_kpi_partitions_assigned",
+                "Input partitions the stage owns in this instance.",
+            ),
+            &["stage"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(partitions_assigned.clone()))
+            .expect("unique metric");
+        let transaction_seconds = histogram(
+            &registry,
+            "contact_kpi_transaction_duration_seconds",
+            "Time to commit one stage transaction (outputs, changelog, offsets).",
+            &["stage"],
+            vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+        );
         let producer_backpressure = IntCounter::new(
             "contact_kpi_producer_backpressure_total",
             "Times the producer queue was full and consumption waited for deliveries.",
@@ -277,9 +323,17 @@ impl Metrics {
             finished_contacts: gauge(&registry, "contact_kpi_finished_contacts_tracked", "Ended contacts kept for late surveys and call-backs."),
             window_aggregates: gauge(&registry, "contact_kpi_window_aggregates", "Window aggregates in memory."),
             customers_tracked: gauge(&registry, "contact_kpi_customers_tracked", "Customers in the repeat-contact history."),
-            checkpoint_bytes: gauge(&registry, "contact_kpi_checkpoint_bytes", "Size of the last state checkpoint."),
-            checkpoint_seconds,
+            transactions: counter(&registry, "contact_kpi_transactions_total", "Stage transactions by outcome (committed, aborted).", &["stage", "outcome"]),
+            transaction_seconds,
+            changelog_records: counter(&registry, "contact_kpi_changelog_records_total", "State changelog records written (tombstones included).", &["stage"]),
+            changelog_bytes: counter(&registry, "contact_kpi_changelog_bytes_total", "State changelog bytes written (keys and values).", &["stage"]),
             restore_seconds,
+            restored_records: counter(&registry, "contact_kpi_changelog_restored_records_total", "Changelog records read to restore state.", &["stage"]),
+            restored_bytes,
+            stage_restarts: counter(&registry, "contact_kpi_stage_restarts_total", "Times a stage dropped its clients and state after an error and started over from Kafka.", &["stage"]),
+            stage_ready,
+            partitions_assigned,
+            duplicates_dropped: counter(&registry, "contact_kpi_replayed_records_dropped_total", "Internal records an upstream stage produced again after a crash, recognised by their source position and not applied twice.", &["stage"]),
             event_to_aggregate_seconds,
             producer_backpressure,
             alerts: counter(&registry, "contact_kpi_alerts_total", "Built-in KPI-drop alerts raised (also published to the alerts topic).", &["kpi", "level", "channel"]),
@@ -287,7 +341,7 @@ impl Metrics {
             agents_folded: gauge(&registry, "contact_kpi_agents_folded", "Distinct agents beyond metrics.max_agents, reported as agent=\"_other\"."),
             ready: gauge(&registry, "contact_kpi_ready", "1 once partitions are assigned and state is restored."),
             build_info,
-            last_engine: Mutex::new(EngineCounters::default()),
+            last_engine: Mutex::new(HashMap::new()),
             agent_series: Mutex::new(HashSet::new()),
             agents: Mutex::new(AgentLabels { per_agent, max_agents, seen: HashSet::new(), folded: HashSet::new() }),
             registry,
@@ -488,9 +542,10 @@ impl Metrics {
         }
     }
 
-    /// Engine counters are cumulative in the engine; add what is new.
-    pub fn observe_engine(&self, now: &EngineCounters) {
-        let mut last = self.last_engine.lock().expect("not poisoned");
+    /// Engine counters are cumulative per stage; add what is new.
+    pub fn observe_engine(&self, stage: &'static str, now: &EngineCounters) {
+        let mut all = self.last_engine.lock().expect("not poisoned");
+        let last = all.entry(stage).or_default();
         let pairs = [
             ("applied", now.events, last.events),
             ("duplicate", now.duplicates, last.duplicates),

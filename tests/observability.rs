@@ -423,12 +423,17 @@ fn every_dashboard_and_rule_expression_returns_data() {
             .envs(env.iter().cloned())
             .env("CONTACT_KPI__HTTP__LISTEN", service_addr.to_string())
             .env("CONTACT_KPI__PIPELINE__STATE_DIR", tmp.0.join("state"))
-            .env("CONTACT_KPI__PIPELINE__CHECKPOINT_INTERVAL", "1s")
+            // Tansu 0.6 cannot commit Kafka transactions (no EndTxn).
+            .env("CONTACT_KPI__PIPELINE__TRANSACTIONS", "false")
             .env(
                 "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS",
                 "10000",
             )
             .env("CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS", "6000")
+            .env(
+                "CONTACT_KPI__KAFKA__PROPERTIES__HEARTBEAT.INTERVAL.MS",
+                "1000",
+            )
             .env("RUST_LOG", "warn"),
         &service_log,
         "the service",

@@ -1,7 +1,7 @@
 //! librdkafka client settings and topic creation.
 
 use super::PipelineError;
-use crate::config::Config;
+use crate::config::{Config, StageName};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -18,6 +18,90 @@ pub fn base_config(config: &Config) -> ClientConfig {
     c
 }
 
+/// Stage 1 feeds stage 2 through this topic (keyed by customer hash).
+pub fn contact_facts_topic(config: &Config) -> String {
+    format!("{}.contact-facts", config.raw.topics.internal_prefix)
+}
+
+/// Stage 2 feeds stage 3 through this topic (keyed by agent, or `queue`).
+pub fn agent_facts_topic(config: &Config) -> String {
+    format!("{}.agent-facts", config.raw.topics.internal_prefix)
+}
+
+/// The compacted changelog of a stage's state; partition p holds the state
+/// of the stage's input partition p.
+pub fn changelog_topic(config: &Config, stage: StageName) -> String {
+    format!(
+        "{}.{}-changelog",
+        config.raw.topics.internal_prefix,
+        stage.as_str()
+    )
+}
+
+/// The topic a stage consumes.
+pub fn stage_input_topic(config: &Config, stage: StageName) -> String {
+    match stage {
+        StageName::Assemble => config.raw.topics.input.clone(),
+        StageName::Repeats => contact_facts_topic(config),
+        StageName::Aggregate => agent_facts_topic(config),
+    }
+}
+
+/// Stage 1 uses `kafka.group_id` itself (its lag on the input topic is the
+/// service's lag); the internal stages use `<group_id>.<stage>`.
+pub fn stage_group_id(config: &Config, stage: StageName) -> String {
+    match stage {
+        StageName::Assemble => config.raw.kafka.group_id.clone(),
+        other => format!("{}.{}", config.raw.kafka.group_id, other.as_str()),
+    }
+}
+
+/// KIP-447: one transactional producer per instance and stage, named after
+/// the instance, so a restarted instance fences and aborts what its
+/// predecessor left open.
+pub fn transactional_id(config: &Config, stage: StageName, instance_id: &str) -> String {
+    format!(
+        "{}.{}.{}",
+        config.raw.kafka.group_id,
+        stage.as_str(),
+        instance_id
+    )
+}
+
+pub fn transactional_producer_config(config: &Config, transactional_id: &str) -> ClientConfig {
+    let mut c = producer_config(config);
+    let timeout = config.transaction_timeout.as_millis().to_string();
+    // librdkafka requires message.timeout.ms <= transaction.timeout.ms.
+    c.set("transactional.id", transactional_id)
+        .set("transaction.timeout.ms", &timeout)
+        .set("message.timeout.ms", &timeout);
+    c
+}
+
+/// A group-less consumer that reads a changelog partition to its end
+/// (read_committed: the end is the last stable offset).
+pub fn restore_consumer_config(config: &Config) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
+        .set("fetch.wait.max.ms", "50");
+    for (k, v) in base_config(config).config_map() {
+        if !k.starts_with("group.") && k != "enable.partition.eof" {
+            c.set(k, v);
+        }
+    }
+    // librdkafka needs a group id even for assign(); this one never joins
+    // (no subscribe) and never commits.
+    c.set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set(
+            "group.id",
+            format!("{}.changelog-restore", config.raw.kafka.group_id),
+        );
+    c
+}
+
 pub fn consumer_config(config: &Config) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("group.id", &config.raw.kafka.group_id)
@@ -25,7 +109,7 @@ pub fn consumer_config(config: &Config) -> ClientConfig {
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("fetch.wait.max.ms", "50")
-        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("partition.assignment.strategy", "roundrobin")
         .set("statistics.interval.ms", "5000");
     // Pass-through last, so an operator can override any of the above.
     for (k, v) in base_config(config).config_map() {
@@ -71,8 +155,10 @@ pub fn producer_config(config: &Config) -> ClientConfig {
     c
 }
 
-/// Creates the input, output and dead-letter topics when missing. The
-/// aggregates topic is compacted: the last record per key is the current value.
+/// Creates the input, output, dead-letter and internal topics when missing,
+/// then each stage's changelog with as many partitions as the stage's input
+/// (partition p of a changelog is the state of input partition p). The
+/// aggregates and changelog topics are compacted.
 pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
     let admin: AdminClient<DefaultClientContext> =
         base_config(config).create().map_err(PipelineError::Kafka)?;
@@ -80,12 +166,47 @@ pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
     let partitions = config.raw.kafka.topic_partitions;
     let rf = config.raw.kafka.replication_factor;
     let replication = || TopicReplication::Fixed(rf);
+    let (contact_facts, agent_facts) = (contact_facts_topic(config), agent_facts_topic(config));
     let topics = [
         NewTopic::new(&t.input, partitions, replication()),
         NewTopic::new(&t.aggregates, partitions, replication()).set("cleanup.policy", "compact"),
         NewTopic::new(&t.alerts, 1, replication()),
         NewTopic::new(&t.dlq, 1, replication()),
+        NewTopic::new(&contact_facts, partitions, replication()),
+        NewTopic::new(&agent_facts, partitions, replication()),
     ];
+    create(&admin, &topics).await?;
+    let mut changelogs = Vec::new();
+    for stage in StageName::ALL {
+        let input = stage_input_topic(config, stage);
+        let n = partition_count(&admin, &input)?;
+        changelogs.push((changelog_topic(config, stage), n));
+    }
+    let new: Vec<NewTopic<'_>> = changelogs
+        .iter()
+        .map(|(name, n)| NewTopic::new(name, *n, replication()).set("cleanup.policy", "compact"))
+        .collect();
+    create(&admin, &new).await?;
+    for (stage, (name, n)) in StageName::ALL.iter().zip(&changelogs) {
+        let have = partition_count(&admin, name)?;
+        if have != *n {
+            return Err(PipelineError::Topic {
+                topic: name.clone(),
+                message: format!(
+                    "has {have} partitions but the {} stage's input has {n}; the state would be \
+                     mis-partitioned (use a new topics.internal_prefix after repartitioning the input)",
+                    stage.as_str()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn create(
+    admin: &AdminClient<DefaultClientContext>,
+    topics: &[NewTopic<'_>],
+) -> Result<(), PipelineError> {
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics(topics.iter(), &opts)
@@ -104,6 +225,30 @@ pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
         }
     }
     Ok(())
+}
+
+/// Partitions of an existing topic, from the cluster metadata.
+pub fn partition_count(
+    admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+) -> Result<i32, PipelineError> {
+    // A topic created a moment ago may take a few metadata refreshes to show.
+    for _ in 0..50 {
+        let md = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .map_err(PipelineError::Kafka)?;
+        if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
+            if t.error().is_none() && !t.partitions().is_empty() {
+                return Ok(t.partitions().len() as i32);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(PipelineError::Topic {
+        topic: topic.to_string(),
+        message: "not found in the cluster metadata".into(),
+    })
 }
 
 #[cfg(test)]

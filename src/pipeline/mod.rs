@@ -1,12 +1,15 @@
-//! The Kafka side of the service: consume, decode, feed the pure engine,
-//! publish aggregates, dead-letter bad records, checkpoint, shut down cleanly.
+//! The Kafka side of the service: three stages joined by internal topics,
+//! each a consumer-group member with a transactional producer and a
+//! changelog-backed state per partition; DLQ, back-pressure, shutdown.
 
-pub mod checkpoint;
 pub mod kafka;
 mod service;
 pub mod simulate;
+mod stage;
+mod stages;
 
 pub use service::{run, RunningService};
+pub use stage::{StageError, PARTITION_IDLE_AFTER};
 
 use thiserror::Error;
 
@@ -16,8 +19,11 @@ pub enum PipelineError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("cannot create topic {topic}: {message}")]
     Topic { topic: String, message: String },
-    #[error("checkpoint: {0}")]
-    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error("instance id file {path}: {source}")]
+    InstanceId {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("http: {0}")]
     Http(#[from] std::io::Error),
     #[error("lexicons: {0}")]
