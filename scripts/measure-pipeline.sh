@@ -21,6 +21,7 @@ cargo build --release --quiet --bin contact-kpi --example pipeline_load
 BIN=target/release/contact-kpi
 LOAD=target/release/examples/pipeline_load
 
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d /tmp/ckpi-measure.XXXXXX)
 pids=()
@@ -62,7 +63,7 @@ echo "== producing $EVENTS simulated events ($AGENTS agents) to in-$run"
 t0=$(date +%s.%N)
 "$BIN" simulate --rate 1000000 --speedup 1000000 --agents "$AGENTS" --events "$EVENTS" >"$work/simulate.log" 2>&1
 t1=$(date +%s.%N)
-echo "   produced in $(echo "$t1 - $t0" | bc) s"
+echo "   produced in $(calc "$t1 - $t0") s"
 
 echo "== bare consumer on the same topic"
 env "${props[@]}" $LOAD consume "$EVENTS"
@@ -71,17 +72,33 @@ echo "== one instance, all stages, on the backlog"
 serve
 while [ "$(metric contact_kpi_records_consumed_total "topic=\"in-$run\"")" = 0 ]; do sleep 0.05; done
 start=$(date +%s.%N)
-while true; do
-  consumed=$(metric contact_kpi_records_consumed_total "topic=\"in-$run\"")
-  produced=$(metric contact_kpi_records_produced_total "topic=\"$facts\"")
-  aggregated=$(metric contact_kpi_records_consumed_total "topic=\"$facts\"")
-  if [ "$consumed" -ge "$EVENTS" ] && [ "$produced" -gt 0 ] && [ "$aggregated" -ge "$produced" ]; then break; fi
+cfacts=ckpi-$run.contact-facts
+caught_up() {
+  local m inp cp cc ap ac
+  m=$(curl -s "http://127.0.0.1:$http/metrics")
+  sum() { awk -v n="$1" -v f="$2" '$1 ~ "^"n"({|$)" && index($1, f) { s += $2 } END { printf "%.0f\n", s }' <<<"$m"; }
+  inp=$(sum contact_kpi_records_consumed_total "topic=\"in-$run\"")
+  cp=$(sum contact_kpi_records_produced_total "topic=\"$cfacts\"")
+  cc=$(sum contact_kpi_records_consumed_total "topic=\"$cfacts\"")
+  ap=$(sum contact_kpi_records_produced_total "topic=\"$facts\"")
+  ac=$(sum contact_kpi_records_consumed_total "topic=\"$facts\"")
+  produced=$ap
+  [ "$inp" -ge "$EVENTS" ] && [ "$cp" -gt 0 ] && [ "$cc" -ge "$cp" ] && [ "$ap" -gt 0 ] && [ "$ac" -ge "$ap" ]
+}
+# Done when every stage consumed all its upstream produced, three polls in a row.
+streak=0
+while [ $streak -lt 3 ]; do
+  if caught_up; then
+    [ $streak -eq 0 ] && end=$(date +%s.%N)
+    streak=$((streak + 1))
+  else
+    streak=0
+  fi
   sleep 0.1
 done
-end=$(date +%s.%N)
-secs=$(echo "$end - $start" | bc)
-echo "   $EVENTS events through all three stages in $secs s = $(echo "$EVENTS / $secs" | bc) events/s"
-echo "   (from its first consumed record until stage 3 consumed every agent fact: $produced)"
+secs=$(calc "$end - $start")
+echo "   $EVENTS events through all three stages in $secs s = $(calc "$EVENTS / $secs") events/s"
+echo "   (from its first consumed record until every stage consumed all its input; $produced agent facts)"
 sleep 2
 echo "== memory after $EVENTS events"
 grep -E 'VmRSS|VmHWM' "/proc/$svc/status" | sed 's/^/   /'
@@ -95,7 +112,7 @@ t0=$(date +%s.%N)
 serve
 until curl -sf "http://127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
 t1=$(date +%s.%N)
-echo "   ready $(echo "$t1 - $t0" | bc) s after start (includes the group joins)"
+echo "   ready $(calc "$t1 - $t0") s after start (includes the group joins)"
 for s in assemble repeats aggregate; do
   echo "   $s: restored $(metric contact_kpi_restored_records_total "stage=\"$s\"") records," \
     "$(metric contact_kpi_restored_bytes "stage=\"$s\"") bytes in" \

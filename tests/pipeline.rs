@@ -205,8 +205,19 @@ async fn graceful_restart_loses_and_duplicates_nothing_impl() {
             .with_label_values(&[&config.raw.topics.input])
             .get()
     };
+    // The last stage has facts to remember too (so the restart has state to
+    // restore in every stage, which the end of this test checks).
+    let agent_facts = format!("{}.agent-facts", config.raw.topics.internal_prefix);
+    let aggregated = |s: &RunningService| {
+        s.metrics
+            .records_consumed
+            .with_label_values(&[&agent_facts])
+            .get()
+    };
     assert!(
-        wait_until(Duration::from_secs(120), || consumed(&service) > 500).await,
+        wait_until(Duration::from_secs(120), || consumed(&service) > 500
+            && aggregated(&service) > 0)
+        .await,
         "service consumes"
     );
     produce_events(&p, &config.raw.topics.input, &second[..second.len() / 2]).await;

@@ -49,6 +49,15 @@ use thiserror::Error;
 /// (or its contacts alive) forever.
 pub const PARTITION_IDLE_AFTER: Duration = Duration::from_secs(5);
 
+/// An upstream partition whose watermark has not arrived for this long is
+/// idle (or stopped) and no longer holds the stage's event time back. Live
+/// upstream partitions broadcast at least every [`WATERMARK_KEEPALIVE`].
+pub const UPSTREAM_SILENT_AFTER: Duration = Duration::from_secs(10);
+
+/// An upstream task re-sends an unchanged watermark this often, so a
+/// downstream task that restarted learns every upstream's progress again.
+const WATERMARK_KEEPALIVE: Duration = Duration::from_secs(1);
+
 /// Deadline for transaction calls (init, offsets, commit, abort).
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -62,6 +71,10 @@ const WRITER_HEADER: &str = "ckpi-writer";
 /// Changelog keys of the runner itself (task keys never start with `~`).
 const MARKER_KEY: &[u8] = b"~m";
 const DEDUPE_TAG: &[u8] = b"~s";
+/// Key prefix of watermark records on internal topics: `~w` + the upstream
+/// partition (4 bytes, big-endian); the value is its event time in epoch
+/// milliseconds (8 bytes, big-endian).
+const WATERMARK_TAG: &[u8] = b"~w";
 const MARKER_VERSION: u8 = 1;
 
 /// A changelog record read during restore: writer, key, value.
@@ -174,6 +187,11 @@ struct Slot<T> {
     /// Per upstream partition, the newest source position applied.
     applied: BTreeMap<i32, (i64, u32)>,
     applied_changed: std::collections::BTreeSet<i32>,
+    /// Per upstream partition, its newest watermark (epoch ms) and when it came.
+    upstream_watermarks: BTreeMap<i32, (i64, Instant)>,
+    assigned_at: Instant,
+    /// The watermark this task last broadcast downstream, and when.
+    broadcast: Option<(i64, Instant)>,
 }
 
 impl<T: Default> Slot<T> {
@@ -186,6 +204,9 @@ impl<T: Default> Slot<T> {
             at_end: false,
             applied: BTreeMap::new(),
             applied_changed: Default::default(),
+            upstream_watermarks: BTreeMap::new(),
+            assigned_at: Instant::now(),
+            broadcast: None,
         }
     }
 }
@@ -210,6 +231,14 @@ struct Core<L: StageLogic> {
     failed: Option<StageError>,
     joined: bool,
     out: Vec<Out>,
+    /// The internal topic this stage feeds and its partition count: every
+    /// task broadcasts its event time to each of them at commits.
+    watermark_out: Option<(String, i32)>,
+    /// Partitions of the upstream stage (stages fed by an internal topic):
+    /// event time is the lowest of their watermarks, not the newest record,
+    /// because facts from all upstream partitions meet in one partition here
+    /// and a fast one must not close windows a slow one still fills.
+    upstream_partitions: Option<i32>,
 }
 
 impl<L: StageLogic> Core<L> {
@@ -280,6 +309,20 @@ impl<L: StageLogic> Core<L> {
             .records_consumed
             .with_label_values(&[m.topic()])
             .inc();
+        if let Some(rest) = m.key().and_then(|k| k.strip_prefix(WATERMARK_TAG)) {
+            if let (Ok(up), Some(Ok(ms))) = (
+                <[u8; 4]>::try_from(rest),
+                m.payload().map(<[u8; 8]>::try_from),
+            ) {
+                let (up, ms) = (i32::from_be_bytes(up), i64::from_be_bytes(ms));
+                let entry = slot
+                    .upstream_watermarks
+                    .entry(up)
+                    .or_insert((ms, Instant::now()));
+                *entry = (entry.0.max(ms), Instant::now());
+            }
+            return Ok(());
+        }
         if let Some((up, up_offset, index)) = header(m, SOURCE_HEADER).and_then(parse_source) {
             // A replay of an upstream partition after its crash: applied already.
             if slot
@@ -329,16 +372,45 @@ impl<L: StageLogic> Core<L> {
         let writer = self.writer.clone();
         let mut changelog = Vec::new();
         for (&partition, slot) in self.tasks.iter_mut() {
-            let own = L::stream_time(&slot.task);
-            // Only a caught-up partition follows the others: one starved
-            // during a backlog keeps its own time, or it would time out its
-            // contacts before their events arrive.
-            let now = if slot.at_end && slot.last_record.elapsed() >= PARTITION_IDLE_AFTER {
-                own.max(newest)
-            } else {
-                own
+            let now = match self.upstream_partitions {
+                Some(n) => upstream_watermark(slot, n),
+                None => {
+                    let own = L::stream_time(&slot.task);
+                    // Only a caught-up partition follows the others: one
+                    // starved during a backlog keeps its own time, or it
+                    // would time out its contacts before their events arrive.
+                    if slot.at_end && slot.last_record.elapsed() >= PARTITION_IDLE_AFTER {
+                        own.max(newest)
+                    } else {
+                        own
+                    }
+                }
             };
             self.logic.advance(&mut slot.task, now, &mut self.out);
+            if let (Some((topic, partitions)), Some(now)) = (&self.watermark_out, now) {
+                let ms = now.timestamp_millis();
+                let due = slot
+                    .broadcast
+                    .is_none_or(|(last, at)| ms > last || at.elapsed() >= WATERMARK_KEEPALIVE);
+                if due {
+                    slot.broadcast = Some((ms, Instant::now()));
+                    let mut key = WATERMARK_TAG.to_vec();
+                    key.extend_from_slice(&partition.to_be_bytes());
+                    // After this task's facts in each partition (the producer
+                    // keeps order per partition), so a downstream task has
+                    // every fact of this upstream up to `now` before `now`.
+                    for d in 0..*partitions {
+                        self.out.push(Out {
+                            topic: topic.clone(),
+                            key: key.clone(),
+                            value: Some(ms.to_be_bytes().to_vec()),
+                            headers: None,
+                            timestamp: Some(ms),
+                            partition: Some(d),
+                        });
+                    }
+                }
+            }
             let mut records = L::take_changelog(&mut slot.task);
             for up in std::mem::take(&mut slot.applied_changed) {
                 let value = postcard::to_allocvec(&slot.applied[&up]).expect("serializes");
@@ -589,6 +661,24 @@ impl<L: StageLogic> Core<L> {
     }
 }
 
+/// A task's event time from its upstream's watermarks: the lowest watermark
+/// of the live upstream partitions. Until every upstream partition has been
+/// heard from, nothing advances, unless the task has waited
+/// [`UPSTREAM_SILENT_AFTER`]: then the silent ones count as idle.
+fn upstream_watermark<T>(slot: &Slot<T>, upstream_partitions: i32) -> Option<Timestamp> {
+    let complete = slot.upstream_watermarks.len() >= upstream_partitions as usize
+        || slot.assigned_at.elapsed() >= UPSTREAM_SILENT_AFTER;
+    if !complete {
+        return None;
+    }
+    slot.upstream_watermarks
+        .values()
+        .filter(|(_, at)| at.elapsed() < UPSTREAM_SILENT_AFTER)
+        .map(|&(ms, _)| ms)
+        .min()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+}
+
 /// The restore consumer's context: reaching a partition's end is the goal,
 /// not an error worth logging.
 struct RestoreContext;
@@ -799,6 +889,46 @@ pub fn spawn<L: StageLogic>(
     StageHandle { ready, thread }
 }
 
+/// Where a stage broadcasts its watermarks (the internal topic it feeds, with
+/// its partition count) and how many upstream partitions feed it.
+struct WatermarkTopology {
+    out: Option<(String, i32)>,
+    upstream_partitions: Option<i32>,
+}
+
+fn watermark_topology(config: &Config, stage: StageName) -> Result<WatermarkTopology, StageError> {
+    let count = |topic: &str| -> Result<i32, StageError> {
+        let probe: BaseConsumer = super::kafka::base_config(config).create()?;
+        let md = probe.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        md.topics()
+            .iter()
+            .find(|t| t.name() == topic && !t.partitions().is_empty())
+            .map(|t| t.partitions().len() as i32)
+            .ok_or(StageError::Kafka(KafkaError::MetadataFetch(
+                RDKafkaErrorCode::UnknownTopicOrPartition,
+            )))
+    };
+    let output = |topic: String| -> Result<Option<(String, i32)>, StageError> {
+        let n = count(&topic)?;
+        Ok(Some((topic, n)))
+    };
+    let (out, upstream_partitions) = match stage {
+        StageName::Assemble => (output(super::kafka::contact_facts_topic(config))?, None),
+        StageName::Repeats => (
+            output(super::kafka::agent_facts_topic(config))?,
+            Some(count(&config.raw.topics.input)?),
+        ),
+        StageName::Aggregate => (
+            None,
+            Some(count(&super::kafka::contact_facts_topic(config))?),
+        ),
+    };
+    Ok(WatermarkTopology {
+        out,
+        upstream_partitions,
+    })
+}
+
 fn run_once<L: StageLogic>(
     logic: L,
     config: &Arc<Config>,
@@ -834,6 +964,7 @@ fn run_once<L: StageLogic>(
             rand_chacha::ChaCha8Rng::seed_from_u64(seed).random::<u64>()
         )
     };
+    let topology = watermark_topology(config, name)?;
     let core = Arc::new(Mutex::new(Core {
         logic,
         config: config.clone(),
@@ -851,6 +982,8 @@ fn run_once<L: StageLogic>(
         failed: None,
         joined: false,
         out: Vec::new(),
+        watermark_out: topology.out,
+        upstream_partitions: topology.upstream_partitions,
     }));
     let mut cc = consumer_config(config);
     cc.set("group.id", stage_group_id(config, name))
