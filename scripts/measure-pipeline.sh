@@ -114,9 +114,9 @@ until curl -sf "http://127.0.0.1:$http/readyz" >/dev/null; do sleep 0.05; done
 t1=$(date +%s.%N)
 echo "   ready $(calc "$t1 - $t0") s after start (includes the group joins)"
 for s in assemble repeats aggregate; do
-  echo "   $s: restored $(metric contact_kpi_restored_records_total "stage=\"$s\"") records," \
-    "$(metric contact_kpi_restored_bytes "stage=\"$s\"") bytes in" \
-    "$(curl -s "http://127.0.0.1:$http/metrics" | awk -v s="stage=\"$s\"" '$1 ~ /^contact_kpi_restore_seconds/ && index($1, s) {print $2}') s"
+  echo "   $s: restored $(metric contact_kpi_changelog_restored_records_total "stage=\"$s\"") records," \
+    "$(metric contact_kpi_changelog_restored_bytes "stage=\"$s\"") bytes in" \
+    "$(curl -s "http://127.0.0.1:$http/metrics" | awk -v s="stage=\"$s\"" '$1 ~ /^contact_kpi_restore_duration_seconds/ && index($1, s) {print $2}') s"
 done
 
 echo "== live: $LIVE_RATE events/s for $LIVE_SECONDS s"
