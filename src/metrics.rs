@@ -218,7 +218,8 @@ impl Metrics {
                 "Per publish of aggregates, the wall time since the oldest event in it arrived in the input topic (its Kafka timestamp).",
             )
             .buckets(vec![
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 5.0, 10.0,
+                30.0, 60.0,
             ]),
         )
         .expect("valid metric");
