@@ -16,8 +16,9 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 export CONTACT_KPI__PIPELINE__STATE_DIR=${CONTACT_KPI__PIPELINE__STATE_DIR:-data/state}
-# Tansu 0.6 has no EndTxn (it cannot commit a Kafka transaction): the demo runs
-# the pipeline without transactions. Production brokers keep the default (true).
+# Tansu never aborts the transaction of a producer that died (no transaction
+# timeout), so the demo runs the pipeline without transactions. Production
+# brokers keep the default (true).
 export CONTACT_KPI__PIPELINE__TRANSACTIONS=${CONTACT_KPI__PIPELINE__TRANSACTIONS:-false}
 # A compact demo: 1h windows close every simulated hour (one wall minute at 60x).
 # Tansu completes a group join only after the rebalance timeout (= max.poll.interval.ms);

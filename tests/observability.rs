@@ -423,7 +423,7 @@ fn every_dashboard_and_rule_expression_returns_data() {
             .envs(env.iter().cloned())
             .env("CONTACT_KPI__HTTP__LISTEN", service_addr.to_string())
             .env("CONTACT_KPI__PIPELINE__STATE_DIR", tmp.0.join("state"))
-            // Tansu 0.6 cannot commit Kafka transactions (no EndTxn).
+            // As in the other broker tests (see tests/common).
             .env("CONTACT_KPI__PIPELINE__TRANSACTIONS", "false")
             .env(
                 "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS",

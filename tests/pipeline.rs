@@ -549,3 +549,57 @@ async fn transactional_mode_commits_exact_aggregates_on_the_mock_cluster() {
     service.stop().await.unwrap();
     drop(mock);
 }
+
+/// The transactional mode against the real broker (Tansu with EndTxn; see
+/// tools/tansu): outputs, changelog and offsets commit in Kafka
+/// transactions, read_committed readers see exact aggregates, and a graceful
+/// restart (the new incarnation fences the old one) loses and duplicates
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_mode_commits_exact_aggregates_on_the_broker() {
+    let broker = Broker::start();
+    let config = test_config(
+        &broker,
+        "txnbroker",
+        &[("CONTACT_KPI__PIPELINE__TRANSACTIONS", "true")],
+    );
+    let events = simulated(3000);
+    let expected = offline(&config, &events);
+    create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
+    let p = producer(&broker.brokers());
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let (first, second) = events.split_at(events.len() / 2);
+    produce_events(&p, &config.raw.topics.input, first).await;
+    let committed = |s: &RunningService, stage: &str| {
+        s.metrics
+            .transactions
+            .with_label_values(&[stage, "committed"])
+            .get()
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), || committed(
+            &service,
+            "aggregate"
+        ) > 0)
+        .await,
+        "the aggregate stage commits transactions"
+    );
+    service.stop().await.unwrap();
+    produce_events(&p, &config.raw.topics.input, second).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
+    assert_exactly(&expected, &got, "in transactional mode on the broker");
+    for stage in ["assemble", "repeats", "aggregate"] {
+        assert!(
+            committed(&service, stage) > 0,
+            "{stage} committed transactions"
+        );
+        let aborted = service
+            .metrics
+            .transactions
+            .with_label_values(&[stage, "aborted"])
+            .get();
+        assert_eq!(aborted, 0, "{stage} aborted nothing");
+    }
+    service.stop().await.unwrap();
+}

@@ -305,10 +305,16 @@ pub fn test_env_for(brokers: &str, name: &str, extra: &[(&str, &str)]) -> Vec<(S
             state.to_string_lossy().into_owned(),
         ),
         ("CONTACT_KPI__HTTP__LISTEN".into(), "127.0.0.1:0".into()),
-        // Tansu 0.6 has no EndTxn: the pipeline runs without Kafka
-        // transactions and relies on its changelog markers and source
-        // de-duplication for exactness (what these tests check).
-        ("CONTACT_KPI__PIPELINE__TRANSACTIONS".into(), "false".into()),
+        // Without Kafka transactions by default: exactness then rests on the
+        // changelog markers and source de-duplication (what these tests
+        // check). Tansu never aborts a transaction whose producer died
+        // (no transaction timeout), so a killed instance that never returns
+        // would block read_committed readers. CKPI_TEST_TRANSACTIONS=true
+        // runs the suite with transactions (see tools/tansu/README.md).
+        (
+            "CONTACT_KPI__PIPELINE__TRANSACTIONS".into(),
+            std::env::var("CKPI_TEST_TRANSACTIONS").unwrap_or_else(|_| "false".into()),
+        ),
         // Tansu joins a group after the rebalance timeout (= max.poll.interval.ms).
         (
             "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS".into(),
