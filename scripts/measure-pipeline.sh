@@ -53,10 +53,11 @@ props=("CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS=10000"
 export RUST_LOG=${RUST_LOG:-info,rdkafka=warn}
 $LOAD create >/dev/null
 
-metric() { # name, label filter -> value (sum over matching series)
-  curl -s "http://127.0.0.1:$http/metrics" | awk -v n="$1" -v f="$2" \
-    '$1 ~ "^"n"({|$)" && index($1, f) { s += $2 } END { printf "%.0f\n", s }'
+# sum_of BODY NAME FILTER: the sum of NAME's series whose labels contain FILTER.
+sum_of() {
+  awk -v n="$2" -v f="$3" '$1 ~ "^"n"({|$)" && index($1, f) { s += $2 } END { printf "%.0f\n", s }' <<<"$1"
 }
+metric() { sum_of "$(curl -s "http://127.0.0.1:$http/metrics")" "$1" "$2"; }
 serve() { env "${props[@]}" "$BIN" serve >>"$work/service.log" 2>&1 & svc=$!; pids+=($svc); }
 
 echo "== producing $EVENTS simulated events ($AGENTS agents) to in-$run"
@@ -76,12 +77,11 @@ cfacts=ckpi-$run.contact-facts
 caught_up() {
   local m inp cp cc ap ac
   m=$(curl -s "http://127.0.0.1:$http/metrics")
-  sum() { awk -v n="$1" -v f="$2" '$1 ~ "^"n"({|$)" && index($1, f) { s += $2 } END { printf "%.0f\n", s }' <<<"$m"; }
-  inp=$(sum contact_kpi_records_consumed_total "topic=\"in-$run\"")
-  cp=$(sum contact_kpi_records_produced_total "topic=\"$cfacts\"")
-  cc=$(sum contact_kpi_records_consumed_total "topic=\"$cfacts\"")
-  ap=$(sum contact_kpi_records_produced_total "topic=\"$facts\"")
-  ac=$(sum contact_kpi_records_consumed_total "topic=\"$facts\"")
+  inp=$(sum_of "$m" contact_kpi_records_consumed_total "topic=\"in-$run\"")
+  cp=$(sum_of "$m" contact_kpi_records_produced_total "topic=\"$cfacts\"")
+  cc=$(sum_of "$m" contact_kpi_records_consumed_total "topic=\"$cfacts\"")
+  ap=$(sum_of "$m" contact_kpi_records_produced_total "topic=\"$facts\"")
+  ac=$(sum_of "$m" contact_kpi_records_consumed_total "topic=\"$facts\"")
   produced=$ap
   [ "$inp" -ge "$EVENTS" ] && [ "$cp" -gt 0 ] && [ "$cc" -ge "$cp" ] && [ "$ap" -gt 0 ] && [ "$ac" -ge "$ap" ]
 }

@@ -473,12 +473,55 @@ async fn a_kpi_drop_is_published_to_the_alerts_topic() {
     service.stop().await.unwrap();
 }
 
+/// Runs half the events through `config`'s service with Kafka transactions,
+/// stops it gracefully, runs the rest through a new incarnation (which fences
+/// the first), and checks read_committed readers see exact aggregates, that
+/// every stage committed transactions and that none aborted.
+async fn transactional_restart_is_exact(config: &Config, brokers: &str, what: &str) {
+    let events = simulated(3000);
+    let expected = offline(config, &events);
+    let p = producer(brokers);
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let (first, second) = events.split_at(events.len() / 2);
+    produce_events(&p, &config.raw.topics.input, first).await;
+    let committed = |s: &RunningService, stage: &str| {
+        s.metrics
+            .transactions
+            .with_label_values(&[stage, "committed"])
+            .get()
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), || committed(
+            &service,
+            "aggregate"
+        ) > 0)
+        .await,
+        "the aggregate stage commits transactions"
+    );
+    service.stop().await.unwrap();
+    produce_events(&p, &config.raw.topics.input, second).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let got = wait_for_aggregates(config, &expected, Duration::from_secs(120)).await;
+    assert_exactly(&expected, &got, what);
+    for stage in ["assemble", "repeats", "aggregate"] {
+        assert!(
+            committed(&service, stage) > 0,
+            "{stage} committed transactions"
+        );
+        let aborted = service
+            .metrics
+            .transactions
+            .with_label_values(&[stage, "aborted"])
+            .get();
+        assert_eq!(aborted, 0, "{stage} aborted nothing");
+    }
+    service.stop().await.unwrap();
+}
+
 /// The transactional mode (`pipeline.transactions = true`, KIP-447) against
-/// librdkafka's mock cluster, because Tansu 0.6 has no EndTxn. This proves
-/// the shell's transactional calls (init, begin, send the consumed offsets
-/// with the group metadata, commit) and a graceful restart between two
-/// incarnations (the second fences the first), with exact aggregates. It
-/// cannot prove crash atomicity: the mock writes no abort markers.
+/// librdkafka's mock cluster, a second, independent transaction coordinator
+/// next to the broker test below. It cannot prove crash atomicity: the mock
+/// writes no abort markers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactional_mode_commits_exact_aggregates_on_the_mock_cluster() {
     let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
@@ -509,44 +552,7 @@ async fn transactional_mode_commits_exact_aggregates_on_the_mock_cluster() {
     for (topic, partitions) in &topics {
         mock.create_topic(topic, *partitions, 1).unwrap();
     }
-    let events = simulated(3000);
-    let expected = offline(&config, &events);
-    let p = producer(&brokers);
-    let service = RunningService::start(config.clone()).await.unwrap();
-    let (first, second) = events.split_at(events.len() / 2);
-    produce_events(&p, &config.raw.topics.input, first).await;
-    let committed = |s: &RunningService, stage: &str| {
-        s.metrics
-            .transactions
-            .with_label_values(&[stage, "committed"])
-            .get()
-    };
-    assert!(
-        wait_until(Duration::from_secs(120), || committed(
-            &service,
-            "aggregate"
-        ) > 0)
-        .await,
-        "the aggregate stage commits transactions"
-    );
-    service.stop().await.unwrap();
-    produce_events(&p, &config.raw.topics.input, second).await;
-    let service = RunningService::start(config.clone()).await.unwrap();
-    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
-    assert_exactly(&expected, &got, "in transactional mode");
-    for stage in ["assemble", "repeats", "aggregate"] {
-        assert!(
-            committed(&service, stage) > 0,
-            "{stage} committed transactions"
-        );
-        let aborted = service
-            .metrics
-            .transactions
-            .with_label_values(&[stage, "aborted"])
-            .get();
-        assert_eq!(aborted, 0, "{stage} aborted nothing");
-    }
-    service.stop().await.unwrap();
+    transactional_restart_is_exact(&config, &brokers, "in transactional mode").await;
     drop(mock);
 }
 
@@ -563,43 +569,11 @@ async fn transactional_mode_commits_exact_aggregates_on_the_broker() {
         "txnbroker",
         &[("CONTACT_KPI__PIPELINE__TRANSACTIONS", "true")],
     );
-    let events = simulated(3000);
-    let expected = offline(&config, &events);
     create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
-    let p = producer(&broker.brokers());
-    let service = RunningService::start(config.clone()).await.unwrap();
-    let (first, second) = events.split_at(events.len() / 2);
-    produce_events(&p, &config.raw.topics.input, first).await;
-    let committed = |s: &RunningService, stage: &str| {
-        s.metrics
-            .transactions
-            .with_label_values(&[stage, "committed"])
-            .get()
-    };
-    assert!(
-        wait_until(Duration::from_secs(120), || committed(
-            &service,
-            "aggregate"
-        ) > 0)
-        .await,
-        "the aggregate stage commits transactions"
-    );
-    service.stop().await.unwrap();
-    produce_events(&p, &config.raw.topics.input, second).await;
-    let service = RunningService::start(config.clone()).await.unwrap();
-    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(120)).await;
-    assert_exactly(&expected, &got, "in transactional mode on the broker");
-    for stage in ["assemble", "repeats", "aggregate"] {
-        assert!(
-            committed(&service, stage) > 0,
-            "{stage} committed transactions"
-        );
-        let aborted = service
-            .metrics
-            .transactions
-            .with_label_values(&[stage, "aborted"])
-            .get();
-        assert_eq!(aborted, 0, "{stage} aborted nothing");
-    }
-    service.stop().await.unwrap();
+    transactional_restart_is_exact(
+        &config,
+        &broker.brokers(),
+        "in transactional mode on the broker",
+    )
+    .await;
 }

@@ -32,6 +32,8 @@ use crate::config::{Config, StageName};
 use crate::kpi::tasks::{ChangelogError, ChangelogRecord};
 use crate::metrics::Metrics;
 use crate::model::Timestamp;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, OwnedHeaders};
@@ -135,6 +137,8 @@ pub enum StageError {
     },
     #[error("restoring {topic} did not reach the end within {RESTORE_TIMEOUT:?}")]
     RestoreTimeout { topic: String },
+    #[error("reading the topology: {0}")]
+    Topology(Box<super::PipelineError>),
     /// Set while the stage closes, so revoke callbacks commit nothing more.
     #[error("the stage is stopping")]
     Stopping,
@@ -309,7 +313,13 @@ impl<L: StageLogic> Core<L> {
             .records_consumed
             .with_label_values(&[m.topic()])
             .inc();
-        if let Some(rest) = m.key().and_then(|k| k.strip_prefix(WATERMARK_TAG)) {
+        // Only internal topics carry watermarks: an input key that happens
+        // to start with the tag is an ordinary record.
+        let watermark = self
+            .upstream_partitions
+            .and(m.key())
+            .and_then(|k| k.strip_prefix(WATERMARK_TAG));
+        if let Some(rest) = watermark {
             if let (Ok(up), Some(Ok(ms))) = (
                 <[u8; 4]>::try_from(rest),
                 m.payload().map(<[u8; 8]>::try_from),
@@ -897,31 +907,25 @@ struct WatermarkTopology {
 }
 
 fn watermark_topology(config: &Config, stage: StageName) -> Result<WatermarkTopology, StageError> {
-    let count = |topic: &str| -> Result<i32, StageError> {
-        let probe: BaseConsumer = super::kafka::base_config(config).create()?;
-        let md = probe.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        md.topics()
-            .iter()
-            .find(|t| t.name() == topic && !t.partitions().is_empty())
-            .map(|t| t.partitions().len() as i32)
-            .ok_or(StageError::Kafka(KafkaError::MetadataFetch(
-                RDKafkaErrorCode::UnknownTopicOrPartition,
-            )))
+    let admin: AdminClient<DefaultClientContext> = super::kafka::base_config(config).create()?;
+    let count = |topic: &str| {
+        super::kafka::partition_count(&admin, topic).map_err(|e| StageError::Topology(Box::new(e)))
     };
-    let output = |topic: String| -> Result<Option<(String, i32)>, StageError> {
+    // Stage n's upstream tasks are the partitions of stage n-1's input; it
+    // feeds stage n+1's input.
+    let upstream = |stage: StageName| count(&stage_input_topic(config, stage));
+    let output = |stage: StageName| -> Result<Option<(String, i32)>, StageError> {
+        let topic = stage_input_topic(config, stage);
         let n = count(&topic)?;
         Ok(Some((topic, n)))
     };
     let (out, upstream_partitions) = match stage {
-        StageName::Assemble => (output(super::kafka::contact_facts_topic(config))?, None),
+        StageName::Assemble => (output(StageName::Repeats)?, None),
         StageName::Repeats => (
-            output(super::kafka::agent_facts_topic(config))?,
-            Some(count(&config.raw.topics.input)?),
+            output(StageName::Aggregate)?,
+            Some(upstream(StageName::Assemble)?),
         ),
-        StageName::Aggregate => (
-            None,
-            Some(count(&super::kafka::contact_facts_topic(config))?),
-        ),
+        StageName::Aggregate => (None, Some(upstream(StageName::Repeats)?)),
     };
     Ok(WatermarkTopology {
         out,

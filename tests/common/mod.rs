@@ -38,6 +38,43 @@ pub struct Broker {
     pub dir: PathBuf,
 }
 
+/// Starts Tansu on `127.0.0.1:port` in `dir` (its log appended to
+/// `dir/tansu.log`) and waits until the port accepts connections.
+fn spawn_tansu(dir: &std::path::Path, port: u16, storage: &str) -> Child {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("tansu.log"))
+        .unwrap();
+    let mut cmd = Command::new(tansu_bin());
+    // CKPI_BROKER_LOG=tansu_broker=debug turns on the broker's own log.
+    if let Ok(filter) = std::env::var("CKPI_BROKER_LOG") {
+        cmd.env("RUST_LOG", filter);
+    }
+    let child = cmd
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            storage,
+        ])
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("tansu starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tansu did not open port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 impl Broker {
     pub fn start() -> Broker {
         Self::start_with("memory://tansu/")
@@ -53,33 +90,7 @@ impl Broker {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("ckpi-broker-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.join("tansu.log")).unwrap();
-        let mut cmd = Command::new(bin);
-        // CKPI_BROKER_LOG=tansu_broker=debug turns on the broker's own log.
-        if let Ok(filter) = std::env::var("CKPI_BROKER_LOG") {
-            cmd.env("RUST_LOG", filter);
-        }
-        let child = cmd
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                storage,
-            ])
-            .current_dir(&dir)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("tansu starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not open port {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_tansu(&dir, port, storage);
         Broker { port, child, dir }
     }
 
@@ -96,36 +107,7 @@ impl Broker {
     /// Starts the broker again on the same port and directory.
     pub fn restart(&mut self, storage: &str) {
         self.stop();
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(self.dir.join("tansu.log"))
-            .unwrap();
-        let mut cmd = Command::new(tansu_bin());
-        if let Ok(filter) = std::env::var("CKPI_BROKER_LOG") {
-            cmd.env("RUST_LOG", filter);
-        }
-        self.child = cmd
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                storage,
-            ])
-            .current_dir(&self.dir)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("tansu starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not reopen its port");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.child = spawn_tansu(&self.dir, self.port, storage);
     }
 }
 
