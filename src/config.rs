@@ -247,6 +247,9 @@ pub struct EngineSettings {
     pub alerts: AlertSettings,
 }
 
+/// Longest duration any setting takes.
+const MAX_DURATION: Duration = Duration::from_secs(3650 * 24 * 3600);
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -322,8 +325,17 @@ impl Config {
             }
             windows.push(spec);
         }
-        let dur = |key: &str, v: &str| -> Result<Duration, ConfigError> {
+        let bounded = |key: &str, v: &str| -> Result<Duration, ConfigError> {
             let d = parse_duration(v).map_err(|m| invalid(key, m))?;
+            // Event-time arithmetic (chrono) overflows long before u64
+            // seconds do: no setting needs more than ten years.
+            if d > MAX_DURATION {
+                return Err(invalid(key, "must be at most 3650d"));
+            }
+            Ok(d)
+        };
+        let dur = |key: &str, v: &str| -> Result<Duration, ConfigError> {
+            let d = bounded(key, v)?;
             if d.is_zero() {
                 return Err(invalid(key, "must be greater than zero"));
             }
@@ -353,17 +365,18 @@ impl Config {
             &raw.contacts.finished_retention,
         )?;
         let repeat_period = dur("resolution.repeat_period", &raw.resolution.repeat_period)?;
-        let allowed_lateness = parse_duration(&raw.windows_state.allowed_lateness)
-            .map_err(|m| invalid("windows_state.allowed_lateness", m))?;
+        let allowed_lateness = bounded(
+            "windows_state.allowed_lateness",
+            &raw.windows_state.allowed_lateness,
+        )?;
         let window_retention = dur("windows_state.retention", &raw.windows_state.retention)?;
-        if window_retention < repeat_period {
+        if window_retention < repeat_period || window_retention < finished_retention {
             return Err(invalid(
                 "windows_state.retention",
-                "must be at least resolution.repeat_period, or repeat contacts could not revise their window",
+                "must be at least resolution.repeat_period and contacts.finished_retention, or repeat contacts, surveys and call-backs could not revise their window",
             ));
         }
-        let emit_interval = parse_duration(&raw.output.emit_interval)
-            .map_err(|m| invalid("output.emit_interval", m))?;
+        let emit_interval = bounded("output.emit_interval", &raw.output.emit_interval)?;
         let commit_interval = dur("pipeline.commit_interval", &raw.pipeline.commit_interval)?;
         if commit_interval.is_zero() {
             return Err(invalid("pipeline.commit_interval", "must be above zero"));

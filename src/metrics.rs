@@ -557,6 +557,11 @@ impl Metrics {
                 last.timed_out_contacts,
             ),
             (
+                "after_timeout",
+                now.events_after_timeout,
+                last.events_after_timeout,
+            ),
+            (
                 "orphan_correction",
                 now.orphan_corrections,
                 last.orphan_corrections,

@@ -883,13 +883,191 @@ fn duplicates_and_replays_after_the_end_change_nothing() {
 
 #[test]
 fn a_contact_that_never_ends_times_out_and_is_counted() {
+    // Chat's idle timeout is 7 days; memory is freed after the allowed
+    // lateness (5 minutes) more.
     let mut s = Script::new();
     s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
-        .at("c2", Channel::Chat, "2026-11-22T15:00:00Z", started("k2"));
+        .at("c2", Channel::Chat, "2026-11-29T09:04:00Z", started("k2"));
+    let mut e = engine_with(&s.events);
+    e.advance();
+    assert_eq!(e.counters().timed_out_contacts, 0, "within the grace");
+    s.at("c3", Channel::Chat, "2026-11-29T09:06:00Z", started("k3"));
     let mut e = engine_with(&s.events);
     e.advance();
     assert_eq!(e.counters().timed_out_contacts, 1);
-    assert_eq!(e.state().assembler.open_contacts(), 1);
+    assert_eq!(e.state().assembler.open_contacts(), 2);
+}
+
+/// A chat on a messaging channel whose customer answers after a pause of
+/// days: one answered contact with its first response, not a timed-out one
+/// plus an abandoned fragment.
+#[test]
+fn an_asynchronous_chat_with_a_pause_of_days_is_one_answered_contact() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:00:30Z", joined("a1"))
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:01:00Z",
+            say(Party::Agent, Some("a1"), "Hoe kan ik helpen?", None),
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-25T20:00:00Z",
+            say(
+                Party::Customer,
+                None,
+                "Mijn pakket is nog niet binnen",
+                None,
+            ),
+        )
+        .at("c2", Channel::Chat, "2026-11-25T20:00:00Z", started("k2"))
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-25T20:10:00Z",
+            ended(Disposition::Resolved),
+        );
+    // However often event time is advanced in between: the same answer.
+    for advance_each in [false, true] {
+        let mut e = Engine::new(Config::default().engine, Arc::new(Analyzer::builtin()));
+        for ev in &s.events {
+            e.apply(ev.clone());
+            if advance_each {
+                e.advance();
+            }
+        }
+        e.advance();
+        let q = counts_of(&e, None, Channel::Chat, 0, "2026-11-25T20:00:00Z");
+        assert_eq!(
+            (
+                q.offered,
+                q.answered,
+                q.abandoned,
+                q.first_response_ms_count
+            ),
+            (1, 1, 0, 1),
+            "advance after each event: {advance_each}"
+        );
+        assert_eq!(e.counters().timed_out_contacts, 0);
+    }
+}
+
+/// The timeout is decided by the contact's own events: a gap longer than
+/// the idle timeout ends it, and everything after is counted and dropped,
+/// whether or not event time was advanced in between (no timing in results).
+#[test]
+fn a_gap_longer_than_the_idle_timeout_ends_the_contact_whatever_the_advance_points() {
+    let mut s = Script::new();
+    s.at("v1", Channel::Voice, "2026-11-22T09:00:00Z", started("k1"))
+        .at("v1", Channel::Voice, "2026-11-22T09:00:10Z", joined("a1"))
+        .at(
+            "v1",
+            Channel::Voice,
+            "2026-11-22T21:00:11Z",
+            ended(Disposition::Resolved),
+        )
+        .at("v2", Channel::Voice, "2026-11-22T21:30:00Z", started("k2"))
+        .at(
+            "v2",
+            Channel::Voice,
+            "2026-11-22T21:31:00Z",
+            ended(Disposition::Resolved),
+        );
+    let mut results = Vec::new();
+    for advance_each in [false, true] {
+        let mut e = Engine::new(Config::default().engine, Arc::new(Analyzer::builtin()));
+        for ev in &s.events {
+            e.apply(ev.clone());
+            if advance_each {
+                e.advance();
+            }
+        }
+        e.advance();
+        let day = counts_of(&e, None, Channel::Voice, 1, "2026-11-22T00:00:00Z");
+        assert_eq!((day.offered, day.abandoned), (1, 1), "only v2, abandoned");
+        assert_eq!(e.counters().timed_out_contacts, 1);
+        assert_eq!(e.counters().events_after_timeout, 1);
+        results.push(e.take_updates());
+    }
+    let strip = |u: &Vec<contact_kpi::kpi::AggregateUpdate>| {
+        u.iter()
+            .map(|u| {
+                let mut a = u.aggregate.clone();
+                a.revision = 0;
+                (u.key.clone(), a)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&results[0]), strip(&results[1]));
+}
+
+/// A survey more than `contacts.finished_retention` (8 days) after its
+/// contact ended is too late, even while the contact is still in memory.
+#[test]
+fn a_survey_after_the_finished_retention_is_dropped_even_if_the_contact_is_remembered() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:05:00Z",
+            ended(Disposition::Resolved),
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-30T09:05:00Z",
+            EventKind::Survey { csat: 5 },
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-30T09:05:01Z",
+            EventKind::Survey { csat: 1 },
+        );
+    let e = engine_with(&s.events);
+    let a = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    assert_eq!((a.csat_sum, a.csat_count), (5, 1));
+    assert_eq!(e.counters().orphan_corrections, 1);
+}
+
+/// Replaying months of history in one go: every window is published before
+/// it leaves memory, none silently dropped.
+#[test]
+fn a_replay_longer_than_the_window_retention_publishes_every_window() {
+    let mut s = Script::new();
+    let start = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let days = 60;
+    for d in 0..days {
+        let at = |m: i64| (start + Duration::days(d) + Duration::minutes(m)).to_rfc3339();
+        let c = format!("c{d}");
+        s.at(&c, Channel::Voice, &at(0), started(&format!("k{d}")))
+            .at(&c, Channel::Voice, &at(1), joined("a1"))
+            .at(&c, Channel::Voice, &at(5), ended(Disposition::Resolved));
+    }
+    let mut e = engine_with(&s.events);
+    e.advance();
+    let updates = e.take_updates();
+    let keys: HashSet<&str> = updates.iter().map(|u| u.key.as_str()).collect();
+    // Per day: agent and channel level, 1h and 1d windows.
+    assert_eq!(keys.len(), days as usize * 4, "{} updates", updates.len());
+    assert!(e.state().aggregator.window_count() < days as usize * 4);
+    let evicted = updates
+        .iter()
+        .filter(|u| u.key.contains("2026-01-01T10:00:00Z"))
+        .collect::<Vec<_>>();
+    assert_eq!(evicted.len(), 2);
+    for u in evicted {
+        assert!(u.aggregate.r#final);
+        assert_eq!(u.aggregate.handled.max(u.aggregate.offered), 1);
+    }
+    assert_eq!(e.counters().expired_window_updates, 0);
 }
 
 #[test]

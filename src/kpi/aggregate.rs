@@ -196,6 +196,11 @@ pub struct Aggregator {
     agent_days: BTreeMap<DayKey, Vec<OrdinalEntry>>,
     dirty: BTreeSet<AggKey>,
     watermark_ms: Option<i64>,
+    /// Updates of windows evicted before they were published: a window is
+    /// always published before it leaves memory (a replay can move event
+    /// time past a window's retention within one emit interval).
+    #[serde(skip)]
+    evicted_updates: Vec<AggregateUpdate>,
     /// Which facts this aggregator owns when the stage is partitioned
     /// (`None`: all of them, as in one process).
     #[serde(skip)]
@@ -414,6 +419,15 @@ impl Aggregator {
                 return; // That agent's day lives with that agent's aggregates.
             }
         }
+        // A segment that ended more than the window retention after it began
+        // would find its day already evicted, or not, depending on how far
+        // event time had got: such segments are left out of the fatigue
+        // ordinals, so the ordinals never depend on timing.
+        if s.ended - seg.joined
+            > chrono::Duration::from_std(settings.window_retention).unwrap_or(chrono::Duration::MAX)
+        {
+            return;
+        }
         let day = local_date(settings.timezone, seg.joined);
         let day_key = (self.route == Some(Route::Queue), seg.agent_id.clone(), day);
         if self.tracking {
@@ -479,9 +493,17 @@ impl Aggregator {
         let retention = settings.window_retention.as_millis() as i64;
         let dirty = &mut self.dirty;
         let (changed, tracking) = (&mut self.changed_windows, self.tracking);
+        let evicted = &mut self.evicted_updates;
         self.windows.retain(|key, agg| {
             if agg.end_ms + retention <= w {
-                dirty.remove(key);
+                if dirty.remove(key) {
+                    agg.is_final = true;
+                    agg.revision += 1;
+                    evicted.push(AggregateUpdate {
+                        key: aggregate_key(settings, key),
+                        aggregate: to_proto(settings, key, agg, Some(w)),
+                    });
+                }
                 if tracking {
                     changed.insert(key.clone());
                 }
@@ -519,7 +541,8 @@ impl Aggregator {
     /// revision bumped (coalescing: call this once per emit interval).
     pub fn take_updates(&mut self, settings: &EngineSettings) -> Vec<AggregateUpdate> {
         let dirty = std::mem::take(&mut self.dirty);
-        let mut out = Vec::with_capacity(dirty.len());
+        let mut out = std::mem::take(&mut self.evicted_updates);
+        out.reserve(dirty.len());
         for key in dirty {
             if let Some(agg) = self.windows.get_mut(&key) {
                 agg.revision += 1;

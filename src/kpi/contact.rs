@@ -9,8 +9,22 @@
 //!   (or a replay) and is dropped and counted, never re-opening the contact;
 //! - surveys and call-backs that arrive before the contact ended are kept and
 //!   applied when it ends;
-//! - a contact with no event for the channel's idle timeout (event time) is
-//!   evicted without a summary and counted.
+//! - a contact times out when its own events are further apart than the
+//!   channel's idle timeout: the next event after such a gap ends it without
+//!   a summary (counted), and it stays closed: every later event of it is
+//!   counted as after the timeout and dropped, never the start of a new
+//!   contact without its `contact_started` (which would count an answered
+//!   contact as abandoned and lose its first response). Whether a contact
+//!   timed out is thus decided by its own events alone, never by how far
+//!   other contacts or partitions have got;
+//! - memory is freed by event time with the allowed lateness as grace: an
+//!   open contact once its partition's event time is more than the idle
+//!   timeout plus the grace past its last event, a finished or timed-out one
+//!   after `contacts.finished_retention` plus the grace. Within the grace
+//!   the moment of eviction cannot change a result;
+//! - a survey or call-back more than `contacts.finished_retention` after its
+//!   contact ended is too late to revise it (counted), whether or not the
+//!   contact is still in memory.
 
 use super::facts::{ContactRef, ContactSummary, CustomerHash, Fact, SegmentSummary};
 use super::EngineCounters;
@@ -78,6 +92,10 @@ pub struct Assembler {
     pub finished: HashMap<String, FinishedContact>,
     /// Finished contacts by end time, for eviction.
     finished_by_end: BTreeMap<(Timestamp, String), ()>,
+    /// Contacts that timed out, with the time they did: their later events
+    /// are dropped (kept for `finished_retention`).
+    pub timed_out: HashMap<String, Timestamp>,
+    timed_out_by_time: BTreeSet<(Timestamp, String)>,
     next_seq: u32,
     /// Contacts changed since the last [`Assembler::take_changelog`]
     /// (kept only once [`Assembler::track_changes`] was called).
@@ -92,6 +110,8 @@ pub struct Assembler {
 pub enum ContactEntry {
     Open(OpenContact),
     Finished(FinishedContact),
+    /// Timed out at this time; later events are dropped.
+    TimedOut(Timestamp),
 }
 
 /// The customer as named in facts and state: a keyed hash, never the raw id.
@@ -128,8 +148,18 @@ impl Assembler {
         if self.tracking && !self.touched.contains(&event.contact_id) {
             self.touched.insert(event.contact_id.clone());
         }
+        if self.timed_out.contains_key(&event.contact_id) {
+            counters.events_after_timeout += 1;
+            return;
+        }
+        let correction_deadline = chrono::Duration::from_std(settings.finished_retention)
+            .unwrap_or(chrono::Duration::MAX);
         if let Some(done) = self.finished.get_mut(&event.contact_id) {
+            let too_late = event.ts - done.contact.ended > correction_deadline;
             match &event.kind {
+                EventKind::Survey { .. } | EventKind::CallbackCompleted { .. } if too_late => {
+                    counters.orphan_corrections += 1;
+                }
                 EventKind::Survey { csat } => {
                     if done.correction_events.insert(event.event_id) {
                         if done.contact.final_agent.is_some() {
@@ -156,6 +186,18 @@ impl Assembler {
             return;
         }
 
+        if let Some(open) = self.open.get(&event.contact_id) {
+            let idle = chrono::Duration::from_std(settings.idle_timeout.get(open.channel))
+                .unwrap_or(chrono::Duration::MAX);
+            if event.ts - open.last_event > idle {
+                let at = open.last_event + idle;
+                self.open.remove(&event.contact_id);
+                self.close_timed_out(event.contact_id.clone(), at);
+                counters.timed_out_contacts += 1;
+                counters.events_after_timeout += 1;
+                return;
+            }
+        }
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let contact_id = event.contact_id.clone();
@@ -303,27 +345,51 @@ impl Assembler {
         }
     }
 
-    /// Evicts idle open contacts and expired finished ones, by event time.
+    fn close_timed_out(&mut self, contact_id: String, at: Timestamp) {
+        if self.tracking {
+            self.touched.insert(contact_id.clone());
+        }
+        self.timed_out_by_time.insert((at, contact_id.clone()));
+        self.timed_out.insert(contact_id, at);
+    }
+
+    /// Frees memory by event time `now` (the partition's own): open contacts
+    /// past their idle timeout, finished and timed-out ones past retention,
+    /// each with the allowed lateness as grace (see the module notes).
     pub fn expire(
         &mut self,
         settings: &EngineSettings,
         now: Timestamp,
         counters: &mut EngineCounters,
     ) {
-        let before = self.open.len();
-        let (touched, tracking) = (&mut self.touched, self.tracking);
+        let grace = chrono::Duration::from_std(settings.allowed_lateness).unwrap_or_default();
+        let mut expired = Vec::new();
         self.open.retain(|id, c| {
             let idle = chrono::Duration::from_std(settings.idle_timeout.get(c.channel))
                 .unwrap_or(chrono::Duration::MAX);
-            let keep = now - c.last_event <= idle;
-            if !keep && tracking {
-                touched.insert(id.clone());
+            let keep = now - c.last_event <= idle.checked_add(&grace).unwrap_or(idle);
+            if !keep {
+                expired.push((id.clone(), c.last_event + idle));
             }
             keep
         });
-        counters.timed_out_contacts += (before - self.open.len()) as u64;
+        counters.timed_out_contacts += expired.len() as u64;
+        for (id, at) in expired {
+            self.close_timed_out(id, at);
+        }
         let retention = chrono::Duration::from_std(settings.finished_retention)
             .unwrap_or(chrono::Duration::MAX);
+        let retention = retention.checked_add(&grace).unwrap_or(retention);
+        while let Some((at, _)) = self.timed_out_by_time.first() {
+            if now - *at <= retention {
+                break;
+            }
+            let (_, id) = self.timed_out_by_time.pop_first().expect("present");
+            self.timed_out.remove(&id);
+            if self.tracking {
+                self.touched.insert(id);
+            }
+        }
         while let Some((key, _)) = self.finished_by_end.first_key_value() {
             if now - key.0 <= retention {
                 break;
@@ -350,10 +416,12 @@ impl Assembler {
             .map(|id| {
                 let entry = if let Some(open) = self.open.get(&id) {
                     Some(ContactEntry::Open(open.clone()))
+                } else if let Some(done) = self.finished.get(&id) {
+                    Some(ContactEntry::Finished(done.clone()))
                 } else {
-                    self.finished
+                    self.timed_out
                         .get(&id)
-                        .map(|done| ContactEntry::Finished(done.clone()))
+                        .map(|&at| ContactEntry::TimedOut(at))
                 };
                 (id, entry)
             })
@@ -367,6 +435,9 @@ impl Assembler {
                 .remove(&(old.contact.ended, contact_id.clone()));
         }
         self.open.remove(&contact_id);
+        if let Some(at) = self.timed_out.remove(&contact_id) {
+            self.timed_out_by_time.remove(&(at, contact_id.clone()));
+        }
         match entry {
             Some(ContactEntry::Open(open)) => {
                 // Arrival order inside a contact only needs sequence numbers
@@ -380,6 +451,10 @@ impl Assembler {
                 self.finished_by_end
                     .insert((done.contact.ended, contact_id.clone()), ());
                 self.finished.insert(contact_id, done);
+            }
+            Some(ContactEntry::TimedOut(at)) => {
+                self.timed_out_by_time.insert((at, contact_id.clone()));
+                self.timed_out.insert(contact_id, at);
             }
             None => {}
         }

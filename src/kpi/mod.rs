@@ -35,9 +35,13 @@ pub struct EngineCounters {
     pub duplicates: u64,
     /// Events of a contact that already ended (other than surveys and call-backs).
     pub late_events: u64,
-    /// Contacts evicted after the idle timeout without `contact_ended`.
+    /// Contacts that timed out (a gap in their events longer than the
+    /// channel's idle timeout, or no event for that long) without `contact_ended`.
     pub timed_out_contacts: u64,
-    /// Surveys/call-backs that have no contact to revise (abandoned, not scheduled, or a second one).
+    /// Events of a contact that had timed out: dropped.
+    pub events_after_timeout: u64,
+    /// Surveys/call-backs that have no contact to revise (abandoned, not
+    /// scheduled, a second one, or later than `contacts.finished_retention`).
     pub orphan_corrections: u64,
     /// Updates that fell on windows already past retention.
     pub expired_window_updates: u64,
@@ -57,7 +61,7 @@ pub enum SnapshotError {
 
 /// Bumped whenever the serialized state changes shape: a checkpoint of
 /// another version is refused rather than misread.
-const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_VERSION: u32 = 3;
 
 /// Everything the engine remembers, as one serializable value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -294,7 +294,11 @@ pub fn naive(settings: &EngineSettings, events: &[ContactEvent]) -> BTreeMap<Key
                         n.handle_ms_count += 1;
                     }
                 });
-                if wi == 0 {
+                // Segments longer than the window retention are left out of
+                // the fatigue ordinals (their day may be gone by then).
+                let ordinal_kept =
+                    end - *joined <= Duration::from_std(settings.window_retention).unwrap();
+                if wi == 0 && ordinal_kept {
                     segs_for_ordinal.push((
                         agent.clone(),
                         *joined,
