@@ -3,13 +3,15 @@
 //! changelog-backed state per partition; DLQ, back-pressure, shutdown.
 
 pub mod kafka;
+pub mod protocol;
 mod service;
 pub mod simulate;
 mod stage;
-mod stages;
+pub mod stages;
 
+pub use protocol::PARTITION_IDLE_AFTER;
 pub use service::{run, RunningService};
-pub use stage::{StageError, PARTITION_IDLE_AFTER};
+pub use stage::StageError;
 
 use thiserror::Error;
 

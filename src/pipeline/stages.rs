@@ -9,15 +9,13 @@
 //! original event, for the event-to-aggregate latency.
 
 use super::kafka::{agent_facts_topic, contact_facts_topic};
-use super::stage::{Out, StageLogic};
+use super::protocol::{InRecord, Out, StageLogic};
 use crate::config::{Config, OutputFormat, StageName};
 use crate::empathy::Analyzer;
 use crate::kpi::tasks::{AggregateTask, AssembleTask, ChangelogError, ChangelogRecord, RepeatTask};
 use crate::kpi::{EngineCounters, Fact, Route};
 use crate::metrics::Metrics;
 use crate::model::{decode_event, Timestamp};
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
-use rdkafka::Message;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,31 +41,19 @@ fn decode_wire<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>) -> Result<T
     }
 }
 
-fn header<'a>(m: &'a BorrowedMessage<'_>, name: &str) -> Option<&'a [u8]> {
-    m.headers().and_then(|h| {
-        h.iter()
-            .find(|h| h.key.eq_ignore_ascii_case(name))
-            .and_then(|h| h.value)
-    })
-}
-
-fn ingest_ms(m: &BorrowedMessage<'_>) -> i64 {
-    header(m, INGEST_HEADER)
+fn ingest_ms(m: &InRecord) -> i64 {
+    m.header(INGEST_HEADER)
         .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
-        .or_else(|| m.timestamp().to_millis())
+        .or(m.timestamp)
         .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
 }
 
-fn ingest_headers(ms: i64) -> OwnedHeaders {
-    OwnedHeaders::new().insert(Header {
-        key: INGEST_HEADER,
-        value: Some(ms.to_string().as_bytes()),
-    })
+fn ingest_headers(ms: i64) -> Vec<(String, Option<Vec<u8>>)> {
+    vec![(INGEST_HEADER.to_string(), Some(ms.to_string().into_bytes()))]
 }
 
-fn record_time(m: &BorrowedMessage<'_>) -> Option<Timestamp> {
-    m.timestamp()
-        .to_millis()
+fn record_time(m: &InRecord) -> Option<Timestamp> {
+    m.timestamp
         .and_then(chrono::DateTime::from_timestamp_millis)
 }
 
@@ -75,47 +61,36 @@ fn record_time(m: &BorrowedMessage<'_>) -> Option<Timestamp> {
 fn dead_letter(
     config: &Config,
     metrics: &Metrics,
-    m: &BorrowedMessage<'_>,
+    m: &InRecord,
     reason: &str,
     error: &str,
     out: &mut Vec<Out>,
 ) {
     tracing::warn!(
         reason,
-        topic = m.topic(),
-        partition = m.partition(),
-        offset = m.offset(),
+        topic = &*m.topic,
+        partition = m.partition,
+        offset = m.offset,
         "bad record sent to the dead-letter topic"
     );
     metrics.dlq_records.with_label_values(&[reason]).inc();
-    let mut headers = OwnedHeaders::new();
-    if let Some(original) = m.headers() {
-        for h in original.iter() {
-            headers = headers.insert(Header {
-                key: h.key,
-                value: h.value,
-            });
-        }
-    }
-    let partition = m.partition().to_string();
-    let offset = m.offset().to_string();
+    let mut headers = m.headers.clone();
+    let partition = m.partition.to_string();
+    let offset = m.offset.to_string();
     for (key, value) in [
         ("error", error),
         ("error_reason", reason),
-        ("source_topic", m.topic()),
+        ("source_topic", &*m.topic),
         ("source_partition", partition.as_str()),
         ("source_offset", offset.as_str()),
     ] {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_bytes()),
-        });
+        headers.push((key.to_string(), Some(value.as_bytes().to_vec())));
     }
     out.push(Out {
         topic: config.raw.topics.dlq.clone(),
-        key: m.key().unwrap_or_default().to_vec(),
-        value: m.payload().map(<[u8]>::to_vec),
-        headers: Some(headers),
+        key: m.key.clone().unwrap_or_default(),
+        value: m.value.clone(),
+        headers,
         timestamp: None,
         partition: None,
     });
@@ -166,10 +141,10 @@ impl StageLogic for AssembleLogic {
         self.config.commit_interval
     }
 
-    fn process(&mut self, task: &mut AssembleTask, m: &BorrowedMessage<'_>, out: &mut Vec<Out>) {
-        let content_type = header(m, "content-type").map(String::from_utf8_lossy);
+    fn process(&mut self, task: &mut AssembleTask, m: &InRecord, out: &mut Vec<Out>) {
+        let content_type = m.header("content-type").map(String::from_utf8_lossy);
         let decoded = decode_event(
-            m.payload(),
+            m.value.as_deref(),
             content_type.as_deref(),
             self.config.raw.input.format,
             self.config.raw.input.max_record_bytes,
@@ -189,7 +164,7 @@ impl StageLogic for AssembleLogic {
                         topic: self.facts_topic.clone(),
                         key: contact_fact_key(&fact).as_bytes().to_vec(),
                         value: Some(encode_wire(&fact)),
-                        headers: Some(ingest_headers(ingest)),
+                        headers: ingest_headers(ingest),
                         timestamp: ts,
                         partition: None,
                     });
@@ -277,8 +252,8 @@ impl StageLogic for RepeatsLogic {
         self.config.commit_interval
     }
 
-    fn process(&mut self, task: &mut RepeatTask, m: &BorrowedMessage<'_>, out: &mut Vec<Out>) {
-        let fact: Fact = match decode_wire(m.payload()) {
+    fn process(&mut self, task: &mut RepeatTask, m: &InRecord, out: &mut Vec<Out>) {
+        let fact: Fact = match decode_wire(m.value.as_deref()) {
             Ok(f) => f,
             Err(e) => {
                 return dead_letter(&self.config, &self.metrics, m, "internal_format", &e, out)
@@ -301,7 +276,7 @@ impl StageLogic for RepeatsLogic {
                     topic: self.facts_topic.clone(),
                     key: route_key(&route).into_bytes(),
                     value: Some(encode_wire(&(&route, &f))),
-                    headers: Some(ingest_headers(ingest)),
+                    headers: ingest_headers(ingest),
                     timestamp: Some(ts.timestamp_millis()),
                     partition: None,
                 });
@@ -376,10 +351,7 @@ impl AggregateLogic {
             topic: topic.to_string(),
             key: key.into_bytes(),
             value: Some(value),
-            headers: Some(OwnedHeaders::new().insert(Header {
-                key: "content-type",
-                value: Some(content_type),
-            })),
+            headers: vec![("content-type".to_string(), Some(content_type.to_vec()))],
             timestamp: None,
             partition: None,
         }
@@ -400,8 +372,8 @@ impl StageLogic for AggregateLogic {
         self.config.emit_interval
     }
 
-    fn process(&mut self, task: &mut AggregateTask, m: &BorrowedMessage<'_>, out: &mut Vec<Out>) {
-        let (route, fact): (Route, Fact) = match decode_wire(m.payload()) {
+    fn process(&mut self, task: &mut AggregateTask, m: &InRecord, out: &mut Vec<Out>) {
+        let (route, fact): (Route, Fact) = match decode_wire(m.value.as_deref()) {
             Ok(f) => f,
             Err(e) => {
                 return dead_letter(&self.config, &self.metrics, m, "internal_format", &e, out)

@@ -81,8 +81,9 @@ pub fn from_counts(c: &Counts) -> Naive {
 
 pub type Key = (Option<String>, Channel, usize, i64);
 
-/// Straight from kpis.md, over the distinct events of each contact, with no
-/// state machine: sort, group, count.
+/// Straight from kpis.md, over the distinct events of each contact (those
+/// that arrived before its `contact_ended`, plus surveys and call-backs),
+/// with no state machine: sort, group, count.
 pub fn naive(settings: &EngineSettings, events: &[ContactEvent]) -> BTreeMap<Key, Naive> {
     let mut seen = HashSet::new();
     let mut by_contact: BTreeMap<String, Vec<ContactEvent>> = BTreeMap::new();
@@ -117,7 +118,23 @@ pub fn naive(settings: &EngineSettings, events: &[ContactEvent]) -> BTreeMap<Key
         DateTime<Utc>,
     )> = Vec::new();
     for (cid, evs) in &by_contact {
-        let mut evs = evs.clone();
+        // kpis.md: a contact is finalized when its `contact_ended` is
+        // processed, so what arrives after it (other than surveys and
+        // call-backs) is late, whatever its timestamp.
+        let mut ended = false;
+        let mut evs: Vec<ContactEvent> = evs
+            .iter()
+            .filter(|e| {
+                let keep = !ended
+                    || matches!(
+                        e.kind,
+                        EventKind::Survey { .. } | EventKind::CallbackCompleted { .. }
+                    );
+                ended |= matches!(e.kind, EventKind::ContactEnded { .. });
+                keep
+            })
+            .cloned()
+            .collect();
         evs.sort_by_key(|e| e.ts);
         if let Some(s) = evs.iter().find_map(|e| match &e.kind {
             EventKind::ContactStarted { customer_id, .. } => Some((customer_id.clone(), e.ts)),
