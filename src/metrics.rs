@@ -8,6 +8,7 @@
 
 use crate::kpi::{EngineCounters, Fact};
 use crate::model::proto::KpiAggregate;
+use chrono::{DateTime, Utc};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -41,6 +42,50 @@ impl AgentLabels {
         }
         "_other"
     }
+}
+
+/// The window behind one (agent label, channel, window size) series of
+/// `contact_kpi_window_ratio`.
+#[derive(Debug)]
+struct RatioWindow {
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl RatioWindow {
+    /// Stale once the window after it has ended too: the series would show
+    /// an agent who has had no aggregate for a whole window.
+    fn stale_at(&self, event_time: DateTime<Utc>) -> bool {
+        self.end + (self.end - self.start) < event_time
+    }
+}
+
+/// Which window each window-ratio series shows, and the newest expiry time.
+#[derive(Debug, Default)]
+struct WindowRatios {
+    latest: HashMap<(String, String, String), RatioWindow>,
+    /// Remembered so a late correction of a window that is already stale
+    /// does not bring its series back.
+    expired_at: Option<DateTime<Utc>>,
+}
+
+/// The ratio gauges of an aggregate, by `kpi` label (`None`: no series).
+fn window_ratios(a: &KpiAggregate) -> [(&'static str, Option<f64>); 13] {
+    [
+        ("empathy_rate", a.empathy_rate),
+        ("empathy_miss_rate", a.empathy_miss_rate),
+        ("empathy_score", a.empathy_score),
+        ("listening_rate", a.listening_rate),
+        ("hollow_empathy_rate", a.hollow_empathy_rate),
+        ("service_level", a.service_level),
+        ("abandon_rate", a.abandon_rate),
+        ("asa_ms", a.asa_ms),
+        ("first_response_sla_rate", a.first_response_sla_rate),
+        ("resolution_rate", a.resolution_rate),
+        ("fcr_rate", a.fcr_rate),
+        ("callback_kept_rate", a.callback_kept_rate),
+        ("csat_mean", a.csat_mean),
+    ]
 }
 
 /// KPI counters of kpis.md that are plain counts of segments or contacts.
@@ -108,7 +153,7 @@ pub struct Metrics {
     pub reply_seconds: HistogramVec,
     pub handle_seconds: HistogramVec,
     pub window_ratio: prometheus::GaugeVec,
-    window_latest: Mutex<HashMap<(String, String, String), String>>,
+    window_latest: Mutex<WindowRatios>,
     // Pipeline health.
     pub records_consumed: IntCounterVec,
     pub records_produced: IntCounterVec,
@@ -315,7 +360,7 @@ impl Metrics {
             reply_seconds: histogram(&registry, "contact_kpi_reply_seconds", "Chat: customer message to the agent's reply.", &["channel"], buckets.clone()),
             handle_seconds: histogram(&registry, "contact_kpi_handle_seconds", "Final agent's segment: joined to contact end.", &["channel"], buckets),
             window_ratio,
-            window_latest: Mutex::new(HashMap::new()),
+            window_latest: Mutex::new(WindowRatios::default()),
             records_consumed: counter(&registry, "contact_kpi_records_consumed_total", "Records consumed.", &["topic"]),
             records_produced: counter(&registry, "contact_kpi_records_produced_total", "Records produced.", &["topic"]),
             dlq_records: counter(&registry, "contact_kpi_dlq_records_total", "Bad input records sent to the dead-letter topic.", &["reason"]),
@@ -593,7 +638,8 @@ impl Metrics {
     }
 
     /// Current-window ratio gauges from a published aggregate: only the newest
-    /// window per (agent, channel, window size) is kept, so series stay bounded.
+    /// window per (agent, channel, window size) is kept, so series stay
+    /// bounded; [`Metrics::expire_window_ratios`] removes them once stale.
     pub fn observe_aggregate(&self, a: &KpiAggregate) {
         let agent = match &a.agent_id {
             Some(id) => self.agent_label(id),
@@ -602,32 +648,27 @@ impl Metrics {
         if agent == "_other" || (a.agent_id.is_some() && agent == "_all") {
             return;
         }
-        {
-            let mut latest = self.window_latest.lock().expect("not poisoned");
-            let k = (agent.clone(), a.channel.clone(), a.window.clone());
-            match latest.get(&k) {
-                Some(start) if *start > a.window_start => return,
-                _ => {
-                    latest.insert(k, a.window_start.clone());
-                }
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.to_utc());
+        let (Ok(start), Ok(end)) = (parse(&a.window_start), parse(&a.window_end)) else {
+            // The aggregator always writes both; a series without a known
+            // end could never expire.
+            return;
+        };
+        let window = RatioWindow { start, end };
+        // Held while the gauges change, so an expiry cannot run between the
+        // bookkeeping and the series and leave a series nothing removes.
+        let mut ratios = self.window_latest.lock().expect("not poisoned");
+        if ratios.expired_at.is_some_and(|t| window.stale_at(t)) {
+            return;
+        }
+        let k = (agent.clone(), a.channel.clone(), a.window.clone());
+        match ratios.latest.get(&k) {
+            Some(current) if current.start > window.start => return,
+            _ => {
+                ratios.latest.insert(k, window);
             }
         }
-        let ratios = [
-            ("empathy_rate", a.empathy_rate),
-            ("empathy_miss_rate", a.empathy_miss_rate),
-            ("empathy_score", a.empathy_score),
-            ("listening_rate", a.listening_rate),
-            ("hollow_empathy_rate", a.hollow_empathy_rate),
-            ("service_level", a.service_level),
-            ("abandon_rate", a.abandon_rate),
-            ("asa_ms", a.asa_ms),
-            ("first_response_sla_rate", a.first_response_sla_rate),
-            ("resolution_rate", a.resolution_rate),
-            ("fcr_rate", a.fcr_rate),
-            ("callback_kept_rate", a.callback_kept_rate),
-            ("csat_mean", a.csat_mean),
-        ];
-        for (kpi, value) in ratios {
+        for (kpi, value) in window_ratios(a) {
             let labels = [kpi, agent.as_str(), a.channel.as_str(), a.window.as_str()];
             match value {
                 Some(v) => self.window_ratio.with_label_values(&labels).set(v),
@@ -636,6 +677,27 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// Removes every window-ratio series (agent and channel level) whose
+    /// window ended more than one window length before `event_time`, so
+    /// dashboards show an agent only while their window is current or just
+    /// closed. Call it as event time advances.
+    pub fn expire_window_ratios(&self, event_time: DateTime<Utc>) {
+        let mut ratios = self.window_latest.lock().expect("not poisoned");
+        ratios.expired_at = ratios.expired_at.max(Some(event_time));
+        let kpis = window_ratios(&KpiAggregate::default()).map(|(kpi, _)| kpi);
+        ratios.latest.retain(|(agent, channel, window), w| {
+            if !w.stale_at(event_time) {
+                return true;
+            }
+            for kpi in kpis {
+                let _ = self
+                    .window_ratio
+                    .remove_label_values(&[kpi, agent, channel, window]);
+            }
+            false
+        });
     }
 }
 
@@ -664,6 +726,93 @@ mod tests {
             folded: HashSet::new(),
         };
         assert_eq!(off.label("a1"), "_all");
+    }
+
+    fn aggregate(agent: Option<&str>, start: &str, end: &str) -> KpiAggregate {
+        KpiAggregate {
+            level: if agent.is_some() { "agent" } else { "channel" }.into(),
+            agent_id: agent.map(String::from),
+            channel: "chat".into(),
+            window: "1h".into(),
+            window_start: start.into(),
+            window_end: end.into(),
+            empathy_rate: Some(0.5),
+            service_level: Some(0.8),
+            ..Default::default()
+        }
+    }
+
+    /// (agent label, kpi) of every gathered `contact_kpi_window_ratio` series.
+    fn ratio_series(m: &Metrics) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for family in m.registry().gather() {
+            if family.name() != "contact_kpi_window_ratio" {
+                continue;
+            }
+            for metric in family.get_metric() {
+                let label = |name: &str| {
+                    metric
+                        .get_label()
+                        .iter()
+                        .find(|l| l.name() == name)
+                        .map(|l| l.value().to_string())
+                        .unwrap_or_default()
+                };
+                out.push((label("agent"), label("kpi")));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn window_ratios_expire_once_the_next_window_has_ended() {
+        let m = Metrics::new(true, 10);
+        m.observe_aggregate(&aggregate(
+            Some("a1"),
+            "2026-11-22T09:00:00Z",
+            "2026-11-22T10:00:00Z",
+        ));
+        m.observe_aggregate(&aggregate(
+            None,
+            "2026-11-22T09:00:00Z",
+            "2026-11-22T10:00:00Z",
+        ));
+        let all = ratio_series(&m);
+        assert!(
+            all.contains(&("a1".into(), "empathy_rate".into())),
+            "{all:?}"
+        );
+        assert!(
+            all.contains(&("_all".into(), "service_level".into())),
+            "{all:?}"
+        );
+
+        m.expire_window_ratios(at("2026-11-22T10:30:00Z"));
+        assert_eq!(ratio_series(&m), all, "a just-closed window stays");
+
+        m.expire_window_ratios(at("2026-11-22T11:00:01Z"));
+        assert_eq!(ratio_series(&m), Vec::new());
+        assert!(m.window_latest.lock().unwrap().latest.is_empty());
+
+        // A late correction of the stale window does not bring it back; the
+        // current window shows.
+        m.observe_aggregate(&aggregate(
+            Some("a1"),
+            "2026-11-22T09:00:00Z",
+            "2026-11-22T10:00:00Z",
+        ));
+        assert_eq!(ratio_series(&m), Vec::new());
+        m.observe_aggregate(&aggregate(
+            Some("a1"),
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T11:00:00Z",
+        ));
+        assert!(ratio_series(&m).contains(&("a1".into(), "empathy_rate".into())));
     }
 
     #[test]

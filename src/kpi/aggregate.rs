@@ -62,8 +62,103 @@ impl Quantiles {
             .add(v);
     }
 
+    /// The nearest-rank quantile: the smallest value with at least `q` of the
+    /// values at or below it (1-based rank ceil(q·n)), within the sketch's 1%.
+    ///
+    /// The sketch itself picks the 0-based rank floor(q·(n−1)), lower than
+    /// the nearest rank (its p99 of two values is the smaller one), so the
+    /// wanted rank is computed here and handed to the sketch as a `q` it
+    /// maps back to exactly that rank.
     fn quantile(&self, q: f64) -> Option<f64> {
-        self.0.as_ref().and_then(|s| s.quantile(q).ok().flatten())
+        let sketch = self.0.as_ref()?;
+        let n = sketch.count();
+        if n == 0 {
+            return None;
+        }
+        let x = q * n as f64;
+        // q·n integral on paper may come out just above it in floats
+        // (0.7 · 10 = 7.000000000000001); rounding that up would skip a rank.
+        let nearest = x.round();
+        let rank = if (x - nearest).abs() <= x * 1e-12 {
+            nearest
+        } else {
+            x.ceil()
+        };
+        let rank = (rank as usize).clamp(1, n) - 1;
+        // Mid-way between rank and rank + 1 in the sketch's floor(q'·(n−1)),
+        // so float error cannot land on a neighbour; the top rank is q' = 1
+        // (the exact maximum), and with one value any q' gives it.
+        let sketch_q = if n == 1 {
+            0.0
+        } else {
+            ((rank as f64 + 0.5) / (n - 1) as f64).min(1.0)
+        };
+        sketch.quantile(sketch_q).ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod quantile_tests {
+    use super::Quantiles;
+
+    /// The sketch's guaranteed relative accuracy.
+    const ALPHA: f64 = 0.01;
+
+    fn sketch(values: &[f64]) -> Quantiles {
+        let mut q = Quantiles::default();
+        for &v in values {
+            q.add(v);
+        }
+        q
+    }
+
+    /// Nearest rank in exact integer arithmetic (`percent` of `sorted.len()`,
+    /// rounded up, 1-based), independent of the float handling under test.
+    fn nearest_rank(sorted: &[f64], percent: usize) -> f64 {
+        let rank = (percent * sorted.len()).div_ceil(100).max(1);
+        sorted[rank - 1]
+    }
+
+    fn assert_close(got: Option<f64>, want: f64, what: &str) {
+        let got = got.unwrap_or_else(|| panic!("{what}: no value"));
+        assert!(
+            (got - want).abs() <= ALPHA * want,
+            "{what}: got {got}, want {want} within {ALPHA}"
+        );
+    }
+
+    #[test]
+    fn high_quantiles_of_two_values_are_the_larger() {
+        let q = sketch(&[100.0, 200.0]);
+        assert_close(q.quantile(0.99), 200.0, "p99");
+        assert_close(q.quantile(0.9), 200.0, "p90");
+        assert_close(q.quantile(0.5), 100.0, "p50");
+    }
+
+    #[test]
+    fn median_of_ten_is_the_fifth() {
+        let values: Vec<f64> = (1..=10).map(|i| f64::from(i) * 100.0).collect();
+        let q = sketch(&values);
+        assert_close(q.quantile(0.5), nearest_rank(&values, 50), "p50");
+        assert_close(q.quantile(0.5), 500.0, "p50");
+    }
+
+    #[test]
+    fn every_rank_is_the_nearest_rank_including_float_edges() {
+        // 0.7 * 10 is 7.000000000000001 in floats: rounding up blindly would
+        // skip to the 8th value. n = 1 and q·n integral are the other edges.
+        for n in 1..=40 {
+            let values: Vec<f64> = (1..=n).map(|i| f64::from(i) * 100.0).collect();
+            let q = sketch(&values);
+            for percent in [1, 10, 25, 50, 70, 90, 95, 99, 100] {
+                assert_close(
+                    q.quantile(percent as f64 / 100.0),
+                    nearest_rank(&values, percent),
+                    &format!("p{percent} of {n} values"),
+                );
+            }
+        }
+        assert_eq!(Quantiles::default().quantile(0.5), None);
     }
 }
 

@@ -60,11 +60,13 @@ pub enum DecodeError {
     BadTimestamp { field: &'static str },
     #[error("csat {0} is outside 1..5")]
     CsatOutOfRange(i64),
+    #[error("`{0}` contains `/` or a control character")]
+    InvalidId(&'static str),
 }
 
 impl DecodeError {
     /// Every value `reason()` can return (metrics pre-create their series).
-    pub const REASONS: [&'static str; 12] = [
+    pub const REASONS: [&'static str; 13] = [
         "too_large",
         "empty",
         "invalid_json",
@@ -77,6 +79,7 @@ impl DecodeError {
         "unknown_value",
         "bad_timestamp",
         "csat_out_of_range",
+        "invalid_id",
     ];
 
     pub fn reason(&self) -> &'static str {
@@ -95,6 +98,7 @@ impl DecodeError {
             DecodeError::UnknownValue { .. } => "unknown_value",
             DecodeError::BadTimestamp { .. } => "bad_timestamp",
             DecodeError::CsatOutOfRange(_) => "csat_out_of_range",
+            DecodeError::InvalidId(_) => "invalid_id",
         }
     }
 }
@@ -202,6 +206,18 @@ fn required(v: Option<String>, field: &'static str) -> Result<String, DecodeErro
     }
 }
 
+/// A required agent id. It becomes a segment of `/`-separated aggregate and
+/// alert keys (`agent/{agent_id}/{channel}/…`) and a metric label, so a `/`
+/// would make two agents' keys collide or misparse, and a control character
+/// would corrupt logs and the text exposition.
+fn agent_id(v: Option<String>, field: &'static str) -> Result<String, DecodeError> {
+    let id = required(v, field)?;
+    if id.chars().any(|c| c == '/' || c.is_control()) {
+        return Err(DecodeError::InvalidId(field));
+    }
+    Ok(id)
+}
+
 fn parse_ts(s: &str, field: &'static str) -> Result<Timestamp, DecodeError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
@@ -232,7 +248,7 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
                 .filter(|l| !l.is_empty()),
         },
         "agent_joined" => EventKind::AgentJoined {
-            agent_id: required(raw.agent_id, "agent_id")?,
+            agent_id: agent_id(raw.agent_id, "agent_id")?,
         },
         "message" => {
             let party_name = required(raw.party, "party")?;
@@ -247,7 +263,8 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
                 }
             };
             let agent_id = match party {
-                Party::Agent => Some(required(raw.agent_id, "agent_id")?),
+                Party::Agent => Some(agent_id(raw.agent_id, "agent_id")?),
+                // Not checked: a customer message's agent id is never used.
                 Party::Customer => raw.agent_id,
             };
             EventKind::Message {
@@ -260,7 +277,7 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
             }
         }
         "transfer" => EventKind::Transfer {
-            from_agent_id: required(raw.from_agent_id, "from_agent_id")?,
+            from_agent_id: agent_id(raw.from_agent_id, "from_agent_id")?,
         },
         "contact_ended" => {
             let name = required(raw.disposition, "disposition")?;
@@ -275,7 +292,7 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
             }
         }
         "callback_completed" => EventKind::CallbackCompleted {
-            agent_id: required(raw.agent_id, "agent_id")?,
+            agent_id: agent_id(raw.agent_id, "agent_id")?,
         },
         "survey" => {
             let csat = raw.csat.ok_or(DecodeError::MissingField("csat"))?;
@@ -401,12 +418,71 @@ mod tests {
                 "invalid_json",
                 r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":"five"}"#,
             ),
+            (
+                "slash in agent_id",
+                "invalid_id",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"agent_joined","ts":"2026-11-22T09:00:00Z","agent_id":"a3/chat"}"#,
+            ),
+            (
+                "slash in an agent message's agent_id",
+                "invalid_id",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"agent","agent_id":"a/3","text":"x"}"#,
+            ),
+            (
+                "slash in from_agent_id",
+                "invalid_id",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"transfer","ts":"2026-11-22T09:00:00Z","from_agent_id":"/a3"}"#,
+            ),
+            (
+                "control character in a call-back's agent_id",
+                "invalid_id",
+                r#"{"event_id":"e","contact_id":"c","channel":"voice","type":"callback_completed","ts":"2026-11-22T09:00:00Z","agent_id":"a3\n"}"#,
+            ),
+            (
+                "empty agent_id",
+                "missing_field",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"agent_joined","ts":"2026-11-22T09:00:00Z","agent_id":""}"#,
+            ),
         ];
         for (name, reason, input) in cases {
             let err = json(input).expect_err(name);
             assert_eq!(err.reason(), reason, "{name}: {err}");
             assert!(DecodeError::REASONS.contains(&err.reason()));
         }
+    }
+
+    #[test]
+    fn protobuf_ids_are_checked_like_json_ones() {
+        let event = |agent_id: &str| proto::ContactEvent {
+            event_id: "e".into(),
+            contact_id: "c".into(),
+            channel: "chat".into(),
+            r#type: "agent_joined".into(),
+            ts: "2026-11-22T09:00:00Z".into(),
+            agent_id: Some(agent_id.into()),
+            ..Default::default()
+        };
+        let decode = |p: proto::ContactEvent| {
+            decode_event(
+                Some(&p.encode_to_vec()),
+                Some("application/x-protobuf"),
+                PayloadFormat::Auto,
+                LIMIT,
+            )
+        };
+        assert!(decode(event("a3")).is_ok());
+        for bad in ["a3/chat", "a3\u{7}"] {
+            let err = decode(event(bad)).expect_err(bad);
+            assert_eq!(err.reason(), "invalid_id", "{bad:?}: {err}");
+        }
+        // A customer message's agent id is ignored, so it does not reject the record.
+        let customer = proto::ContactEvent {
+            r#type: "message".into(),
+            party: Some("customer".into()),
+            text: Some("hallo".into()),
+            ..event("a/3")
+        };
+        assert!(decode(customer).is_ok());
     }
 
     #[test]

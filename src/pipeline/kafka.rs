@@ -4,7 +4,10 @@ use super::PipelineError;
 use crate::config::{Config, StageName};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, FromClientConfig};
+use rdkafka::consumer::BaseConsumer;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::BaseProducer;
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
@@ -155,6 +158,90 @@ pub fn producer_config(config: &Config) -> ClientConfig {
     c
 }
 
+/// Creates, and drops again, a client of every configuration the service
+/// uses, so `kafka.properties` librdkafka refuses stop the service at start
+/// with a message naming the property, rather than failing every retry of
+/// topic creation and of the stages while `/healthz` says all is well.
+///
+/// Creating is the reliable check: librdkafka tests some constraints only
+/// then (`max.poll.interval.ms` >= `session.timeout.ms` when a consumer with
+/// a `group.id` is created). It does not wait for a broker.
+pub fn validate_client_configs(config: &Config) -> Result<(), PipelineError> {
+    fn check<T: FromClientConfig>(
+        config: &Config,
+        client: &'static str,
+        c: &ClientConfig,
+    ) -> Result<(), PipelineError> {
+        match T::from_config(c) {
+            Ok(created) => {
+                drop(created);
+                Ok(())
+            }
+            Err(e) => Err(PipelineError::ClientConfig {
+                client,
+                message: refusal(config, client, &e),
+            }),
+        }
+    }
+    check::<BaseConsumer>(config, "consumer", &consumer_config(config))?;
+    check::<BaseConsumer>(
+        config,
+        "changelog restore consumer",
+        &restore_consumer_config(config),
+    )?;
+    check::<BaseProducer>(config, "producer", &producer_config(config))?;
+    if config.raw.pipeline.transactions {
+        // The id only names the producer; creating it joins nothing.
+        let id = transactional_id(config, StageName::Assemble, "config-check");
+        check::<BaseProducer>(
+            config,
+            TRANSACTIONAL,
+            &transactional_producer_config(config, &id),
+        )?;
+    }
+    check::<AdminClient<DefaultClientContext>>(config, "admin", &base_config(config))
+}
+
+const TRANSACTIONAL: &str = "transactional producer";
+
+/// librdkafka's reason, with the configuration keys it names. The
+/// property's value is left out: it may be a secret (`sasl.password`).
+fn refusal(config: &Config, client: &str, e: &KafkaError) -> String {
+    let passed = |key: &str| config.kafka_properties.contains_key(key);
+    match e {
+        // The transactional producer sets these two itself, over any
+        // pass-through value.
+        KafkaError::ClientConfig(_, reason, key, _)
+            if client == TRANSACTIONAL
+                && (key == "transaction.timeout.ms" || key == "message.timeout.ms") =>
+        {
+            format!(
+                "`pipeline.transaction_timeout` (as `{key}`): {}",
+                reason.trim()
+            )
+        }
+        KafkaError::ClientConfig(_, reason, key, _) if passed(key) => {
+            format!("`kafka.properties.\"{key}\"`: {}", reason.trim())
+        }
+        KafkaError::ClientConfig(_, reason, key, _) => format!("`{key}`: {}", reason.trim()),
+        KafkaError::ClientCreation(reason) => {
+            let reason = reason.trim();
+            let named: Vec<String> = config
+                .kafka_properties
+                .keys()
+                .filter(|k| reason.contains(k.as_str()))
+                .map(|k| format!("`kafka.properties.\"{k}\"`"))
+                .collect();
+            if named.is_empty() {
+                reason.to_string()
+            } else {
+                format!("{reason} (check {})", named.join(", "))
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Creates the input, output, dead-letter and internal topics when missing,
 /// then each stage's changelog with as many partitions as the stage's input
 /// (partition p of a changelog is the state of input partition p). The
@@ -282,5 +369,66 @@ mod tests {
         assert_eq!(producer.get("security.protocol"), Some("SASL_SSL"));
         assert_eq!(producer.get("session.timeout.ms"), None);
         assert_eq!(producer.get("fetch.wait.max.ms"), None);
+    }
+
+    fn with_properties(pairs: &[(&str, &str)]) -> Config {
+        Config::load_with_env(
+            None,
+            pairs.iter().map(|(k, v)| {
+                (
+                    format!("CONTACT_KPI__KAFKA__PROPERTIES__{}", k.to_uppercase()),
+                    v.to_string(),
+                )
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_default_client_configs_are_accepted() {
+        let config = Config::default();
+        assert!(
+            config.raw.pipeline.transactions,
+            "checks the transactional producer too"
+        );
+        validate_client_configs(&config).unwrap();
+    }
+
+    #[test]
+    fn refused_kafka_properties_are_named() {
+        // Only creating a consumer with a group.id checks this pair.
+        let config = with_properties(&[
+            ("max.poll.interval.ms", "1000"),
+            ("session.timeout.ms", "6000"),
+        ]);
+        let err = validate_client_configs(&config).unwrap_err().to_string();
+        assert!(err.contains("consumer"), "{err}");
+        assert!(
+            err.contains("`kafka.properties.\"max.poll.interval.ms\"`"),
+            "{err}"
+        );
+
+        let config = with_properties(&[("no.such.property", "1")]);
+        let err = validate_client_configs(&config).unwrap_err().to_string();
+        assert!(
+            err.contains("`kafka.properties.\"no.such.property\"`"),
+            "{err}"
+        );
+
+        let secret = "hunter2-secret";
+        let config = with_properties(&[("sasl.password", secret), ("linger.ms", "-5")]);
+        let err = validate_client_configs(&config).unwrap_err().to_string();
+        assert!(err.contains("linger.ms"), "{err}");
+        assert!(!err.contains(secret), "{err}");
+
+        // Beyond librdkafka's 32-bit milliseconds.
+        let config = Config::load_with_env(
+            None,
+            [("CONTACT_KPI__PIPELINE__TRANSACTION_TIMEOUT", "1000h")]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .unwrap();
+        let err = validate_client_configs(&config).unwrap_err().to_string();
+        assert!(err.contains("`pipeline.transaction_timeout`"), "{err}");
     }
 }

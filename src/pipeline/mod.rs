@@ -19,6 +19,11 @@ use thiserror::Error;
 pub enum PipelineError {
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("librdkafka refuses the {client} configuration: {message}")]
+    ClientConfig {
+        client: &'static str,
+        message: String,
+    },
     #[error("cannot create topic {topic}: {message}")]
     Topic { topic: String, message: String },
     #[error("instance id file {path}: {source}")]

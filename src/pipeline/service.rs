@@ -7,7 +7,7 @@
 //! crash, restart or rebalance the published aggregates are what one
 //! uninterrupted run publishes.
 
-use super::kafka::create_topics;
+use super::kafka::{create_topics, validate_client_configs};
 use super::stage::{self, StageHandle};
 use super::stages::{AggregateLogic, AssembleLogic, RepeatsLogic};
 use super::PipelineError;
@@ -116,6 +116,9 @@ async fn run_with(
     shutdown: impl Future<Output = bool> + Send + 'static,
     addr_tx: Option<oneshot::Sender<SocketAddr>>,
 ) -> Result<(), PipelineError> {
+    // Before serving: a configuration librdkafka refuses would otherwise only
+    // fail the retried topic creation and stage starts, with `/healthz` 200.
+    validate_client_configs(&config)?;
     let ready = Arc::new(AtomicBool::new(false));
     let (http_stop, http_stop_rx) = oneshot::channel::<()>();
     let (http_addr, http_handle) = http::serve(
@@ -281,4 +284,30 @@ async fn run_stages(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refused_kafka_properties_stop_the_service_before_it_serves() {
+        let config = Config::load_with_env(
+            None,
+            [
+                ("CONTACT_KPI__HTTP__LISTEN", "127.0.0.1:0"),
+                ("CONTACT_KPI__KAFKA__PROPERTIES__NO.SUCH.PROPERTY", "1"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+        .unwrap();
+        let err = match RunningService::start(config).await {
+            Ok(service) => {
+                service.crash().await;
+                panic!("the service started with a refused kafka property");
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("no.such.property"), "{err}");
+    }
 }
