@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::naive::{naive, Key, Naive};
+use common::naive::{naive, published_counts, Key, Naive};
 use common::*;
 use contact_kpi::config::Config;
 use contact_kpi::model::{decode_event, ContactEvent, PayloadFormat};
@@ -244,57 +244,6 @@ async fn graceful_restart_loses_and_duplicates_nothing() {
 }
 
 /// A published aggregate's counts in the naive recomputation's shape.
-fn published_counts(config: &Config, v: &serde_json::Value) -> (Key, Naive) {
-    let u = |f: &str| {
-        v[f].as_u64()
-            .unwrap_or_else(|| panic!("field {f} missing in {v}"))
-    };
-    let window = config
-        .engine
-        .windows
-        .iter()
-        .position(|w| w.name == v["window"].as_str().unwrap())
-        .unwrap();
-    let start = chrono::DateTime::parse_from_rfc3339(v["window_start"].as_str().unwrap())
-        .unwrap()
-        .timestamp_millis();
-    let channel = contact_kpi::model::Channel::parse(v["channel"].as_str().unwrap()).unwrap();
-    let agent = v["agent_id"].as_str().map(str::to_string);
-    let by = |b: &str| v["empathy_by_ordinal"][b]["scored"].as_u64().unwrap_or(0);
-    let n = Naive {
-        offered: u("offered"),
-        answered: u("answered"),
-        abandoned: u("abandoned"),
-        answered_within_sl: u("answered_within_sl"),
-        wait_ms_sum: u("wait_ms_sum"),
-        wait_ms_count: u("wait_ms_count"),
-        first_response_ms_sum: u("first_response_ms_sum"),
-        first_response_ms_count: u("first_response_ms_count"),
-        first_response_within_sla: u("first_response_within_sla"),
-        reply_ms_sum: u("reply_ms_sum"),
-        reply_ms_count: u("reply_ms_count"),
-        handled: u("handled"),
-        handled_final: u("handled_final"),
-        resolved: u("resolved"),
-        unresolved: u("unresolved"),
-        escalated: u("escalated"),
-        callback_scheduled: u("callback_scheduled"),
-        transfers_out: u("transfers_out"),
-        handle_ms_sum: u("handle_ms_sum"),
-        handle_ms_count: u("handle_ms_count"),
-        repeat_contacts: u("repeat_contacts"),
-        callbacks_kept: u("callbacks_kept"),
-        callbacks_late: u("callbacks_late"),
-        csat_sum: u("csat_sum"),
-        csat_count: u("csat_count"),
-        interruptions: u("interruptions"),
-        empathy_scored: u("empathy_scored"),
-        listened_fully: u("listened_fully"),
-        by_ordinal_scored: [by("1-10"), by("11-20"), by("21-40"), by("41+")],
-    };
-    ((agent, channel, window, start), n)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_simulated_contacts_match_the_naive_recomputation() {
     let broker = Broker::start();

@@ -9,12 +9,12 @@
 
 mod common;
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use common::naive::{naive, Key, Naive};
+use common::multi_day_traffic;
+use common::naive::{naive, published_counts, Key, Naive};
 use contact_kpi::config::Config;
 use contact_kpi::empathy::Analyzer;
 use contact_kpi::metrics::Metrics;
-use contact_kpi::model::{Channel, ContactEvent, Disposition, EventKind, Party};
+use contact_kpi::model::ContactEvent;
 use contact_kpi::pipeline::kafka::{agent_facts_topic, changelog_topic, contact_facts_topic};
 use contact_kpi::pipeline::protocol::{
     InRecord, Out, Restorer, StageLogic, StageRunner, Topology, WRITER_HEADER,
@@ -422,72 +422,10 @@ fn comparable(m: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, serde
         .collect()
 }
 
-fn naive_key(config: &Config, key: &str) -> Key {
-    let parts: Vec<&str> = key.split('/').collect();
-    let (agent, rest) = match parts[0] {
-        "agent" => (Some(parts[1].to_string()), &parts[2..]),
-        _ => (None, &parts[1..]),
-    };
-    let window = config
-        .engine
-        .windows
-        .iter()
-        .position(|w| w.name == rest[1])
-        .unwrap();
-    let start = DateTime::parse_from_rfc3339(rest[2])
-        .unwrap()
-        .timestamp_millis();
-    (agent, Channel::parse(rest[0]).unwrap(), window, start)
-}
-
-fn naive_of(v: &serde_json::Value) -> Naive {
-    let n = |f: &str| v[f].as_u64().unwrap_or_else(|| panic!("field {f}"));
-    let bucket = |b: &str| v["empathy_by_ordinal"][b]["scored"].as_u64().unwrap_or(0);
-    Naive {
-        offered: n("offered"),
-        answered: n("answered"),
-        abandoned: n("abandoned"),
-        answered_within_sl: n("answered_within_sl"),
-        wait_ms_sum: n("wait_ms_sum"),
-        wait_ms_count: n("wait_ms_count"),
-        first_response_ms_sum: n("first_response_ms_sum"),
-        first_response_ms_count: n("first_response_ms_count"),
-        first_response_within_sla: n("first_response_within_sla"),
-        reply_ms_sum: n("reply_ms_sum"),
-        reply_ms_count: n("reply_ms_count"),
-        handled: n("handled"),
-        handled_final: n("handled_final"),
-        resolved: n("resolved"),
-        unresolved: n("unresolved"),
-        escalated: n("escalated"),
-        callback_scheduled: n("callback_scheduled"),
-        transfers_out: n("transfers_out"),
-        handle_ms_sum: n("handle_ms_sum"),
-        handle_ms_count: n("handle_ms_count"),
-        repeat_contacts: n("repeat_contacts"),
-        callbacks_kept: n("callbacks_kept"),
-        callbacks_late: n("callbacks_late"),
-        csat_sum: n("csat_sum"),
-        csat_count: n("csat_count"),
-        interruptions: n("interruptions"),
-        empathy_scored: n("empathy_scored"),
-        listened_fully: n("listened_fully"),
-        by_ordinal_scored: [
-            bucket("1-10"),
-            bucket("11-20"),
-            bucket("21-40"),
-            bucket("41+"),
-        ],
-    }
-}
-
 fn assert_equals_naive(events: &[ContactEvent], got: &BTreeMap<String, serde_json::Value>) {
     let config = config(1);
     let want = naive(&config.engine, events);
-    let have: BTreeMap<Key, Naive> = got
-        .iter()
-        .map(|(k, v)| (naive_key(&config, k), naive_of(v)))
-        .collect();
+    let have: BTreeMap<Key, Naive> = got.values().map(|v| published_counts(&config, v)).collect();
     let mut diffs = Vec::new();
     for k in want.keys().chain(have.keys()) {
         let (w, h) = (
@@ -507,130 +445,6 @@ fn assert_equals_naive(events: &[ContactEvent], got: &BTreeMap<String, serde_jso
     );
 }
 
-fn at(base: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
-    base + ChronoDuration::minutes(minutes)
-}
-
-/// Simulated traffic plus what the simulator never makes: e-mail threads
-/// answered hours later and ended days later, surveys days after, chats
-/// with pauses of hours, duplicates and neighbours swapped.
-fn traffic(seed: u64, n: usize) -> Vec<ContactEvent> {
-    let start = DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut events: Vec<ContactEvent> =
-        contact_kpi::sim::Simulator::new(contact_kpi::sim::SimConfig {
-            agents: 6,
-            seed,
-            start,
-            contacts_per_hour: 30.0,
-        })
-        .take(n)
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let mut id = 0;
-    let mut ev = |contact: &str, channel: Channel, ts: DateTime<Utc>, kind: EventKind| {
-        id += 1;
-        ContactEvent {
-            event_id: format!("extra-{seed}-{id}"),
-            contact_id: contact.to_string(),
-            channel,
-            ts,
-            kind,
-        }
-    };
-    for i in 0..12 {
-        let c = format!("thread-{seed}-{i}");
-        let begin = at(start, rng.random_range(0..600));
-        let channel = if i % 2 == 0 {
-            Channel::Email
-        } else {
-            Channel::Chat
-        };
-        let agent = format!("a{:02}", rng.random_range(1..=6));
-        let reply = rng.random_range(60..600);
-        let end = reply + rng.random_range(600..4000);
-        events.push(ev(
-            &c,
-            channel,
-            begin,
-            EventKind::ContactStarted {
-                customer_id: format!("k-thread-{}", i % 5),
-                queue: None,
-                language: Some("nl".into()),
-            },
-        ));
-        events.push(ev(
-            &c,
-            channel,
-            at(begin, reply - 5),
-            EventKind::AgentJoined {
-                agent_id: agent.clone(),
-            },
-        ));
-        events.push(ev(
-            &c,
-            channel,
-            at(begin, reply),
-            EventKind::Message {
-                party: Party::Agent,
-                agent_id: Some(agent.clone()),
-                text: "Wat vervelend dat het zo lang duurt. Ik zoek het voor u uit.".into(),
-                end_ts: None,
-                raised_voice: false,
-            },
-        ));
-        events.push(ev(
-            &c,
-            channel,
-            at(begin, reply + 400),
-            EventKind::Message {
-                party: Party::Customer,
-                agent_id: None,
-                text: "Het werkt nog steeds niet, heel frustrerend".into(),
-                end_ts: None,
-                raised_voice: false,
-            },
-        ));
-        events.push(ev(
-            &c,
-            channel,
-            at(begin, end),
-            EventKind::ContactEnded {
-                disposition: if i % 3 == 0 {
-                    Disposition::Unresolved
-                } else {
-                    Disposition::Resolved
-                },
-                callback_due: None,
-            },
-        ));
-        events.push(ev(
-            &c,
-            channel,
-            at(begin, end + rng.random_range(60..4000)),
-            EventKind::Survey {
-                csat: 1 + (i % 5) as u8,
-            },
-        ));
-    }
-    events.sort_by_key(|e| e.ts);
-    // Duplicates and swapped neighbours, as platforms deliver them.
-    let mut out = Vec::with_capacity(events.len() + events.len() / 40);
-    for e in events {
-        if rng.random_range(0..40) == 0 {
-            out.push(e.clone());
-        }
-        out.push(e);
-    }
-    for i in 1..out.len() {
-        if rng.random_range(0..30) == 0 {
-            out.swap(i - 1, i);
-        }
-    }
-    out
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
@@ -647,7 +461,7 @@ proptest! {
         crashes in (0u32..=3, 0u32..=3),
         transactional in (any::<bool>(), any::<bool>()),
     ) {
-        let events = traffic(traffic_seed, 900);
+        let events = multi_day_traffic(traffic_seed, 900);
         let a = Schedule { seed: seeds.0, input_partitions: partitions.0.0, internal_partitions: partitions.0.1, max_batch: batches.0, commit_every: commits.0, crashes: crashes.0, transactional: transactional.0 };
         let b = Schedule { seed: seeds.1, input_partitions: partitions.1.0, internal_partitions: partitions.1.1, max_batch: batches.1, commit_every: commits.1, crashes: crashes.1, transactional: transactional.1 };
         let (ra, rb) = (run(&events, &a), run(&events, &b));

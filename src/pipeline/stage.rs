@@ -423,6 +423,19 @@ impl<L: StageLogic> Core<L> {
     fn ready(&self) -> bool {
         self.joined && self.restoring.is_none()
     }
+
+    /// Partitions this member owns, restored or still restoring.
+    fn report_assigned(&self) {
+        let restoring = self
+            .restoring
+            .as_ref()
+            .map_or(0, |j| j.restorer.partitions().len());
+        let n = (self.runner.partitions().len() + restoring) as i64;
+        self.metrics
+            .partitions_assigned
+            .with_label_values(&[self.stage])
+            .set(n);
+    }
 }
 
 /// The restore consumer's context: reaching a partition's end is the goal,
@@ -594,11 +607,7 @@ impl<L: StageLogic> ConsumerContext for StageContext<L> {
                 let _ = consumer.unassign();
             }
         }
-        let n = core.runner.partitions().len() as i64;
-        core.metrics
-            .partitions_assigned
-            .with_label_values(&[stage])
-            .set(n);
+        core.report_assigned();
     }
 }
 

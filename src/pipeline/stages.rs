@@ -443,9 +443,17 @@ impl StageLogic for AggregateLogic {
     }
 
     fn report(&mut self, tasks: &mut dyn Iterator<Item = &AggregateTask>, metrics: &Metrics) {
-        metrics
-            .window_aggregates
-            .set(tasks.map(|t| t.aggregator().window_count()).sum::<usize>() as i64);
+        let (mut windows, mut event_time) = (0, None::<i64>);
+        for t in tasks {
+            windows += t.aggregator().window_count();
+            event_time = event_time.max(t.aggregator().watermark_ms());
+        }
+        metrics.window_aggregates.set(windows as i64);
+        // Ratio gauges show an agent's current or just-closed windows, not
+        // the last one it ever had.
+        if let Some(now) = event_time.and_then(chrono::DateTime::from_timestamp_millis) {
+            metrics.expire_window_ratios(now);
+        }
         metrics.observe_engine("aggregate", &self.counters);
         if let Some(oldest) = self.oldest_ingest_ms.take() {
             let age_ms = chrono::Utc::now().timestamp_millis() - oldest;

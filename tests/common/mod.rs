@@ -5,7 +5,9 @@
 pub mod naive;
 
 use contact_kpi::config::Config;
-use contact_kpi::model::ContactEvent;
+use contact_kpi::model::{Channel, ContactEvent, Disposition, EventKind, Party};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -586,4 +588,129 @@ pub fn simulated(n: usize) -> Vec<ContactEvent> {
     })
     .take(n)
     .collect()
+}
+
+fn at(base: chrono::DateTime<chrono::Utc>, minutes: i64) -> chrono::DateTime<chrono::Utc> {
+    base + chrono::Duration::minutes(minutes)
+}
+
+/// Simulated traffic plus what the simulator never makes: e-mail threads
+/// answered hours later and ended days later, surveys days after, chats
+/// with pauses of hours, duplicates and neighbours swapped.
+pub fn multi_day_traffic(seed: u64, n: usize) -> Vec<ContactEvent> {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T07:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut events: Vec<ContactEvent> =
+        contact_kpi::sim::Simulator::new(contact_kpi::sim::SimConfig {
+            agents: 6,
+            seed,
+            start,
+            contacts_per_hour: 30.0,
+        })
+        .take(n)
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let mut id = 0;
+    let mut ev =
+        |contact: &str, channel: Channel, ts: chrono::DateTime<chrono::Utc>, kind: EventKind| {
+            id += 1;
+            ContactEvent {
+                event_id: format!("extra-{seed}-{id}"),
+                contact_id: contact.to_string(),
+                channel,
+                ts,
+                kind,
+            }
+        };
+    for i in 0..12 {
+        let c = format!("thread-{seed}-{i}");
+        let begin = at(start, rng.random_range(0..600));
+        let channel = if i % 2 == 0 {
+            Channel::Email
+        } else {
+            Channel::Chat
+        };
+        let agent = format!("a{:02}", rng.random_range(1..=6));
+        let reply = rng.random_range(60..600);
+        let end = reply + rng.random_range(600..4000);
+        events.push(ev(
+            &c,
+            channel,
+            begin,
+            EventKind::ContactStarted {
+                customer_id: format!("k-thread-{}", i % 5),
+                queue: None,
+                language: Some("nl".into()),
+            },
+        ));
+        events.push(ev(
+            &c,
+            channel,
+            at(begin, reply - 5),
+            EventKind::AgentJoined {
+                agent_id: agent.clone(),
+            },
+        ));
+        events.push(ev(
+            &c,
+            channel,
+            at(begin, reply),
+            EventKind::Message {
+                party: Party::Agent,
+                agent_id: Some(agent.clone()),
+                text: "Wat vervelend dat het zo lang duurt. Ik zoek het voor u uit.".into(),
+                end_ts: None,
+                raised_voice: false,
+            },
+        ));
+        events.push(ev(
+            &c,
+            channel,
+            at(begin, reply + 400),
+            EventKind::Message {
+                party: Party::Customer,
+                agent_id: None,
+                text: "Het werkt nog steeds niet, heel frustrerend".into(),
+                end_ts: None,
+                raised_voice: false,
+            },
+        ));
+        events.push(ev(
+            &c,
+            channel,
+            at(begin, end),
+            EventKind::ContactEnded {
+                disposition: if i % 3 == 0 {
+                    Disposition::Unresolved
+                } else {
+                    Disposition::Resolved
+                },
+                callback_due: None,
+            },
+        ));
+        events.push(ev(
+            &c,
+            channel,
+            at(begin, end + rng.random_range(60..4000)),
+            EventKind::Survey {
+                csat: 1 + (i % 5) as u8,
+            },
+        ));
+    }
+    events.sort_by_key(|e| e.ts);
+    // Duplicates and swapped neighbours, as platforms deliver them.
+    let mut out = Vec::with_capacity(events.len() + events.len() / 40);
+    for e in events {
+        if rng.random_range(0..40) == 0 {
+            out.push(e.clone());
+        }
+        out.push(e);
+    }
+    for i in 1..out.len() {
+        if rng.random_range(0..30) == 0 {
+            out.swap(i - 1, i);
+        }
+    }
+    out
 }
