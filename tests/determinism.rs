@@ -6,25 +6,18 @@
 //!
 //! `CKPI_BACKLOG_RUNS=N` adds N backlog runs with other partition counts and
 //! commit intervals and prints the differing-field count of each (the
-//! measurement in the closing notes).
+//! measurement in the closing notes); `CKPI_BACKLOG_EVENTS` sets the size of
+//! the traffic (default 2500 simulated events plus the extra threads).
 
 mod common;
 
-use common::naive::{naive, published_counts, Key, Naive};
+use common::naive::{Key, Naive};
 use common::*;
 use contact_kpi::config::Config;
 use contact_kpi::model::ContactEvent;
 use contact_kpi::pipeline::RunningService;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-
-/// The naive recomputation, without keys that hold nothing.
-fn expected(config: &Config, events: &[ContactEvent]) -> BTreeMap<Key, Naive> {
-    naive(&config.engine, events)
-        .into_iter()
-        .filter(|(_, n)| *n != Naive::default())
-        .collect()
-}
+use std::time::Duration;
 
 fn differing_fields(want: &BTreeMap<Key, Naive>, got: &BTreeMap<Key, Naive>) -> usize {
     let fields = |n: &Naive| {
@@ -45,33 +38,6 @@ fn differing_fields(want: &BTreeMap<Key, Naive>, got: &BTreeMap<Key, Naive>) -> 
             w.iter().zip(&g).filter(|(a, b)| a != b).count()
         })
         .sum()
-}
-
-/// Reads the aggregates (last per key) until they equal `want` or `timeout`.
-async fn settled(
-    config: &Config,
-    broker: &Broker,
-    want: &BTreeMap<Key, Naive>,
-    timeout: Duration,
-) -> (BTreeMap<Key, Naive>, BTreeMap<String, serde_json::Value>) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
-        let partitions = config.raw.kafka.topic_partitions;
-        let published = tokio::task::spawn_blocking(move || {
-            last_per_key(&read_all(&b, &t, partitions, Duration::from_millis(1500)))
-        })
-        .await
-        .unwrap();
-        let got: BTreeMap<Key, Naive> = published
-            .values()
-            .map(|v| published_counts(config, v))
-            .collect();
-        if &got == want || Instant::now() > deadline {
-            return (got, published);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// Every published field but the revision and the final flags (how often
@@ -101,7 +67,7 @@ async fn run(
             ("CONTACT_KPI__PIPELINE__COMMIT_INTERVAL", r.commit_interval),
         ],
     );
-    let want = expected(&config, events);
+    let want = naive_expected(&config, events);
     create_topic(&broker.brokers(), &config.raw.topics.input, r.partitions).await;
     let p = producer(&broker.brokers());
     let service = if r.live {
@@ -133,7 +99,11 @@ async fn run(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_a_backlog_gives_the_same_aggregates_as_live_traffic() {
     let broker = Broker::start();
-    let events = multi_day_traffic(7, 2500);
+    let n = std::env::var("CKPI_BACKLOG_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2500);
+    let events = multi_day_traffic(7, n);
     let span =
         events.iter().map(|e| e.ts).max().unwrap() - events.iter().map(|e| e.ts).min().unwrap();
     assert!(
@@ -236,7 +206,7 @@ async fn replaying_more_than_the_window_retention_publishes_every_window() {
         "replay",
         &[("CONTACT_KPI__OUTPUT__EMIT_INTERVAL", "3s")],
     );
-    let want = expected(&config, &events);
+    let want = naive_expected(&config, &events);
     assert_eq!(
         want.len(),
         40 * 4,

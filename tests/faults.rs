@@ -306,3 +306,115 @@ async fn broker_restart_is_survived() {
     );
     service.stop().await.unwrap();
 }
+
+/// A restore that takes longer than `max.poll.interval.ms` must not cost the
+/// group membership (it did while the restore ran inside the rebalance
+/// callback: the member was expelled, rejoined, restored again, and the
+/// group churned). The restore is made slow with tiny fetches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_longer_than_the_poll_interval_keeps_the_group() {
+    let broker = Broker::start();
+    let slow = [
+        (
+            "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS",
+            "6000",
+        ),
+        ("CONTACT_KPI__KAFKA__PROPERTIES__SESSION.TIMEOUT.MS", "6000"),
+        // Every fetch returns at most one small batch and waits for more.
+        (
+            "CONTACT_KPI__KAFKA__PROPERTIES__MAX.PARTITION.FETCH.BYTES",
+            "1024",
+        ),
+        ("CONTACT_KPI__KAFKA__PROPERTIES__FETCH.MIN.BYTES", "1000000"),
+        ("CONTACT_KPI__KAFKA__PROPERTIES__FETCH.WAIT.MAX.MS", "300"),
+    ];
+    let config = test_config(&broker, "slowrestore", &[]);
+    let events = simulated(3_000);
+    let expected = offline(&config, &events);
+    create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
+    let p = producer(&broker.brokers());
+    let (head, tail) = events.split_at(events.len() / 2);
+    produce_events(&p, &config.raw.topics.input, head).await;
+    // Build up state with normal fetches, then restart with slow ones.
+    let first = RunningService::start(config.clone()).await.unwrap();
+    let input = config.raw.topics.input.clone();
+    assert!(
+        wait_until(Duration::from_secs(180), || first
+            .metrics
+            .records_consumed
+            .with_label_values(&[&input])
+            .get()
+            >= head.len() as u64)
+        .await,
+        "the first run consumes the head"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    first.stop().await.unwrap();
+    let mut env = test_env(&broker, "slowrestore", &[]);
+    env.retain(|(k, _)| {
+        !k.starts_with("CONTACT_KPI__TOPICS")
+            && !k.starts_with("CONTACT_KPI__KAFKA__GROUP_ID")
+            && !k.contains("STATE_DIR")
+    });
+    let same: Vec<(String, String)> = [
+        (
+            "CONTACT_KPI__TOPICS__INPUT",
+            config.raw.topics.input.clone(),
+        ),
+        (
+            "CONTACT_KPI__TOPICS__AGGREGATES",
+            config.raw.topics.aggregates.clone(),
+        ),
+        (
+            "CONTACT_KPI__TOPICS__ALERTS",
+            config.raw.topics.alerts.clone(),
+        ),
+        ("CONTACT_KPI__TOPICS__DLQ", config.raw.topics.dlq.clone()),
+        (
+            "CONTACT_KPI__TOPICS__INTERNAL_PREFIX",
+            config.raw.topics.internal_prefix.clone(),
+        ),
+        (
+            "CONTACT_KPI__KAFKA__GROUP_ID",
+            config.raw.kafka.group_id.clone(),
+        ),
+        (
+            "CONTACT_KPI__PIPELINE__STATE_DIR",
+            config.raw.pipeline.state_dir.clone(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .chain(slow.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    .collect();
+    env.retain(|(k, _)| !same.iter().any(|(s, _)| s == k));
+    env.extend(same);
+    let second_config = Config::load_with_env(None, env).unwrap();
+    produce_events(&p, &config.raw.topics.input, tail).await;
+    let second = RunningService::start(second_config).await.unwrap();
+    let got = wait_for_aggregates(&config, &expected, Duration::from_secs(300)).await;
+    assert_exactly(&expected, &got, "after a slow restore");
+    let m = &second.metrics;
+    let slowest = ["assemble", "repeats", "aggregate"]
+        .iter()
+        .map(|s| m.restore_seconds.with_label_values(&[s]).get())
+        .fold(0.0, f64::max);
+    eprintln!("slowest restore: {slowest:.1} s");
+    assert!(
+        slowest > 1.0,
+        "the restore outlasted max.poll.interval.ms ({slowest:.1} s), or this test proves nothing"
+    );
+    let restarts: u64 = ["assemble", "repeats", "aggregate"]
+        .iter()
+        .map(|s| m.stage_restarts.with_label_values(&[s]).get())
+        .sum();
+    assert_eq!(restarts, 0, "no stage started over");
+    let restored: u64 = ["assemble", "repeats", "aggregate"]
+        .iter()
+        .map(|s| m.restored_records.with_label_values(&[s]).get())
+        .sum();
+    let assignments = m.partitions_assigned.with_label_values(&["assemble"]).get();
+    assert_eq!(assignments, 3, "the member kept its partitions");
+    eprintln!("restored {restored} changelog records");
+    second.stop().await.unwrap();
+}

@@ -3,14 +3,12 @@
 
 mod common;
 
-use common::naive::{naive, published_counts, Key, Naive};
 use common::*;
 use contact_kpi::config::Config;
 use contact_kpi::model::{decode_event, ContactEvent, PayloadFormat};
 use contact_kpi::pipeline::RunningService;
 use rdkafka::message::Headers;
 use rdkafka::Message;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 const EXAMPLE: [&str; 5] = [
@@ -260,10 +258,7 @@ async fn thousands_of_simulated_contacts_match_the_naive_recomputation() {
         "a few thousand contacts ({})",
         contacts.len()
     );
-    let expected: BTreeMap<Key, Naive> = naive(&config.engine, &events)
-        .into_iter()
-        .filter(|(_, n)| *n != Naive::default())
-        .collect();
+    let expected = naive_expected(&config, &events);
     create_topic(&broker.brokers(), &config.raw.topics.input, 3).await;
     produce_events(
         &producer(&broker.brokers()),
@@ -272,22 +267,7 @@ async fn thousands_of_simulated_contacts_match_the_naive_recomputation() {
     )
     .await;
     let service = RunningService::start(config.clone()).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    let got = loop {
-        let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
-        let published = tokio::task::spawn_blocking(move || {
-            last_per_key(&read_all(&b, &t, 3, Duration::from_millis(1500)))
-        })
-        .await
-        .unwrap();
-        let got: BTreeMap<Key, Naive> = published
-            .values()
-            .map(|v| published_counts(&config, v))
-            .collect();
-        if got == expected || std::time::Instant::now() > deadline {
-            break got;
-        }
-    };
+    let (got, _) = settled(&config, &broker, &expected, Duration::from_secs(180)).await;
     let wrong: Vec<_> = expected
         .iter()
         .filter(|(k, n)| got.get(*k) != Some(*n))

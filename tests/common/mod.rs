@@ -714,3 +714,44 @@ pub fn multi_day_traffic(seed: u64, n: usize) -> Vec<ContactEvent> {
     }
     out
 }
+
+/// The naive recomputation, without keys that hold nothing.
+pub fn naive_expected(
+    config: &Config,
+    events: &[ContactEvent],
+) -> std::collections::BTreeMap<naive::Key, naive::Naive> {
+    naive::naive(&config.engine, events)
+        .into_iter()
+        .filter(|(_, n)| *n != naive::Naive::default())
+        .collect()
+}
+
+/// Reads the aggregates (last per key) until they equal `want` or `timeout`.
+pub async fn settled(
+    config: &Config,
+    broker: &Broker,
+    want: &std::collections::BTreeMap<naive::Key, naive::Naive>,
+    timeout: Duration,
+) -> (
+    std::collections::BTreeMap<naive::Key, naive::Naive>,
+    std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
+        let partitions = config.raw.kafka.topic_partitions;
+        let published = tokio::task::spawn_blocking(move || {
+            last_per_key(&read_all(&b, &t, partitions, Duration::from_millis(1500)))
+        })
+        .await
+        .unwrap();
+        let got: std::collections::BTreeMap<naive::Key, naive::Naive> = published
+            .values()
+            .map(|v| naive::published_counts(config, v))
+            .collect();
+        if &got == want || Instant::now() > deadline {
+            return (got, published);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
