@@ -41,11 +41,22 @@ fn decode_wire<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>) -> Result<T
     }
 }
 
+/// Longest the latency histogram believes an event waited: older ingest
+/// times (and any time in the future) are a producer's clock or a forged
+/// header, not latency.
+const MAX_INGEST_AGE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// When the platform produced the original event: the `ingest_ms` header,
+/// else the record timestamp, each only when plausible (not in the future,
+/// at most a week old), else now.
 fn ingest_ms(m: &InRecord) -> i64 {
+    let now = chrono::Utc::now().timestamp_millis();
+    let plausible = |ms: i64| ms <= now && now - ms <= MAX_INGEST_AGE_MS;
     m.header(INGEST_HEADER)
         .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
-        .or(m.timestamp)
-        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis())
+        .filter(|&ms| plausible(ms))
+        .or(m.timestamp.filter(|&ms| plausible(ms)))
+        .unwrap_or(now)
 }
 
 fn ingest_headers(ms: i64) -> Vec<(String, Option<Vec<u8>>)> {
@@ -55,6 +66,21 @@ fn ingest_headers(ms: i64) -> Vec<(String, Option<Vec<u8>>)> {
 fn record_time(m: &InRecord) -> Option<Timestamp> {
     m.timestamp
         .and_then(chrono::DateTime::from_timestamp_millis)
+}
+
+/// Longest `error` header: decode errors may quote the bad value.
+const MAX_ERROR_HEADER_BYTES: usize = 512;
+
+/// `s` cut to at most `max` bytes at a character boundary, marked when cut.
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 /// The bad record, unchanged, with headers saying why and where from.
@@ -74,11 +100,26 @@ fn dead_letter(
         "bad record sent to the dead-letter topic"
     );
     metrics.dlq_records.with_label_values(&[reason]).inc();
-    let mut headers = m.headers.clone();
     let partition = m.partition.to_string();
     let offset = m.offset.to_string();
+    let ours = [
+        "error",
+        "error_reason",
+        "source_topic",
+        "source_partition",
+        "source_offset",
+    ];
+    // The producer's own headers stay, except those named like ours: a
+    // record must not choose the reason it is dead-lettered with.
+    let mut headers: Vec<(String, Option<Vec<u8>>)> = m
+        .headers
+        .iter()
+        .filter(|(k, _)| !ours.iter().any(|o| k.eq_ignore_ascii_case(o)))
+        .cloned()
+        .collect();
+    let error = bounded(error, MAX_ERROR_HEADER_BYTES);
     for (key, value) in [
-        ("error", error),
+        ("error", error.as_str()),
         ("error_reason", reason),
         ("source_topic", &*m.topic),
         ("source_partition", partition.as_str()),
@@ -461,5 +502,84 @@ impl StageLogic for AggregateLogic {
                 .event_to_aggregate_seconds
                 .observe(age_ms.max(0) as f64 / 1000.0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(headers: Vec<(&str, &[u8])>, timestamp: Option<i64>) -> InRecord {
+        InRecord {
+            topic: Arc::from("contact-events"),
+            partition: 2,
+            offset: 41,
+            key: Some(b"c1".to_vec()),
+            value: Some(b"{bad".to_vec()),
+            timestamp,
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_vec())))
+                .collect(),
+        }
+    }
+
+    fn header<'a>(o: &'a Out, name: &str) -> Vec<&'a [u8]> {
+        o.headers
+            .iter()
+            .filter(|(k, _)| k == name)
+            .filter_map(|(_, v)| v.as_deref())
+            .collect()
+    }
+
+    #[test]
+    fn a_record_cannot_choose_its_dead_letter_reason_and_errors_are_bounded() {
+        let config = Config::default();
+        let metrics = Metrics::new(false, 10);
+        let m = record(
+            vec![
+                ("error_reason", b"csat_out_of_range"),
+                ("Error", b"forged"),
+                ("trace", b"kept"),
+            ],
+            None,
+        );
+        let mut out = Vec::new();
+        let long = format!("unknown party `{}`", "é".repeat(300_000));
+        dead_letter(&config, &metrics, &m, "unknown_party", &long, &mut out);
+        let o = &out[0];
+        assert_eq!(header(o, "error_reason"), vec![b"unknown_party".as_slice()]);
+        assert_eq!(header(o, "Error"), Vec::<&[u8]>::new());
+        assert_eq!(header(o, "trace"), vec![b"kept".as_slice()]);
+        let error = header(o, "error");
+        assert_eq!(error.len(), 1);
+        assert!(
+            error[0].len() <= MAX_ERROR_HEADER_BYTES,
+            "{}",
+            error[0].len()
+        );
+        assert!(std::str::from_utf8(error[0]).unwrap().ends_with('…'));
+        assert_eq!(header(o, "source_offset"), vec![b"41".as_slice()]);
+        assert_eq!(
+            o.value.as_deref(),
+            Some(b"{bad".as_slice()),
+            "value unchanged"
+        );
+    }
+
+    #[test]
+    fn implausible_ingest_times_are_not_latency() {
+        let now = chrono::Utc::now().timestamp_millis();
+        for forged in ["-100000000000000", "99999999999999", "not a number"] {
+            let m = record(vec![(INGEST_HEADER, forged.as_bytes())], Some(now - 1500));
+            assert_eq!(ingest_ms(&m), now - 1500, "{forged}: the record timestamp");
+        }
+        let m = record(vec![(INGEST_HEADER, b"-100000000000000")], Some(-5));
+        assert!(ingest_ms(&m) >= now, "neither plausible: now");
+        let m = record(
+            vec![(INGEST_HEADER, (now - 900).to_string().as_bytes())],
+            None,
+        );
+        assert_eq!(ingest_ms(&m), now - 900, "a plausible header is used");
     }
 }
