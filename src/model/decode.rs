@@ -178,9 +178,12 @@ pub fn decode_event(
         }
         None => default_format,
     };
+    // A UTF-8 byte-order mark (Windows tools write one) is not part of JSON.
+    let json_bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = json_bytes.iter().find(|b| !b.is_ascii_whitespace());
     let format = match format {
         PayloadFormat::Auto => {
-            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            if first == Some(&b'{') {
                 PayloadFormat::Json
             } else {
                 PayloadFormat::Protobuf
@@ -190,7 +193,11 @@ pub fn decode_event(
     };
     let raw: RawEvent = match format {
         PayloadFormat::Json => {
-            serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?
+            // serde reads a struct from a JSON array too; the contract says object.
+            if first != Some(&b'{') {
+                return Err(DecodeError::Json("an event is a JSON object".into()));
+            }
+            serde_json::from_slice(json_bytes).map_err(|e| DecodeError::Json(e.to_string()))?
         }
         _ => proto::ContactEvent::decode(bytes)
             .map_err(|e| DecodeError::Protobuf(e.to_string()))?
@@ -218,10 +225,17 @@ fn agent_id(v: Option<String>, field: &'static str) -> Result<String, DecodeErro
     Ok(id)
 }
 
+/// Years an event time may have: windows and their RFC 3339 keys need
+/// four-digit years with room for a week's window after the event.
+const EVENT_YEARS: std::ops::RangeInclusive<i32> = 1970..=8999;
+
 fn parse_ts(s: &str, field: &'static str) -> Result<Timestamp, DecodeError> {
+    use chrono::Datelike;
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
-        .map_err(|_| DecodeError::BadTimestamp { field })
+        .ok()
+        .filter(|t| EVENT_YEARS.contains(&t.year()))
+        .ok_or(DecodeError::BadTimestamp { field })
 }
 
 fn optional_ts(v: Option<String>, field: &'static str) -> Result<Option<Timestamp>, DecodeError> {
@@ -409,6 +423,16 @@ mod tests {
                 r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"contact_started","ts":"2026-11-22T09:00:00Z"}"#,
             ),
             (
+                "year 9999",
+                "bad_timestamp",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"9999-12-31T23:00:00Z","csat":3}"#,
+            ),
+            (
+                "before 1970",
+                "bad_timestamp",
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"1969-12-31T23:00:00Z","csat":3}"#,
+            ),
+            (
                 "no offset",
                 "bad_timestamp",
                 r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00","csat":3}"#,
@@ -449,6 +473,30 @@ mod tests {
             assert_eq!(err.reason(), reason, "{name}: {err}");
             assert!(DecodeError::REASONS.contains(&err.reason()));
         }
+    }
+
+    #[test]
+    fn an_event_is_a_json_object_and_a_byte_order_mark_is_tolerated() {
+        let as_json = |b: &[u8]| {
+            decode_event(
+                Some(b),
+                Some("application/json"),
+                PayloadFormat::Auto,
+                LIMIT,
+            )
+        };
+        // serde would read the struct's fields from an array in order.
+        let array = br#"["e","c","chat","survey","2026-11-22T09:00:00Z"]"#;
+        assert_eq!(as_json(array).unwrap_err().reason(), "invalid_json");
+        let object = r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":3}"#;
+        let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+        with_bom.extend_from_slice(object.as_bytes());
+        assert_eq!(as_json(&with_bom).unwrap(), json(object).unwrap());
+        // Sniffed (no content-type): still JSON, not a protobuf error.
+        assert_eq!(
+            decode_event(Some(&with_bom), None, PayloadFormat::Auto, LIMIT).unwrap(),
+            json(object).unwrap()
+        );
     }
 
     #[test]
