@@ -268,19 +268,33 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
         kept.push((hit, intensified));
     }
     // Within a category a phrase inside a longer matched phrase is the same
-    // signal ("het spijt me" in "het spijt me te horen").
+    // signal ("het spijt me" in "het spijt me te horen"); of equal spans the
+    // first counts. One sweep per category in (start, longest first) order:
+    // a hit is covered when an earlier one in that order reaches as far, so
+    // the work grows with n log n in the hits, not n² (a message repeating a
+    // phrase thousands of times must not stall its partition).
+    let category = |h: &Hit| lex.patterns[h.pattern].category as usize;
+    let mut order: Vec<usize> = (0..kept.len()).collect();
+    order.sort_by_key(|&i| {
+        let h = &kept[i].0;
+        (category(h), h.start, std::cmp::Reverse(h.end), i)
+    });
+    let mut covered = vec![false; kept.len()];
+    let mut reach: Option<(usize, usize)> = None; // (category, furthest end)
+    for &i in &order {
+        let h = &kept[i].0;
+        match reach {
+            Some((c, end)) if c == category(h) => {
+                covered[i] = end >= h.end;
+                reach = Some((c, end.max(h.end)));
+            }
+            _ => reach = Some((category(h), h.end)),
+        }
+    }
     let mut signals = Vec::with_capacity(kept.len() + 1);
     for (idx, (hit, intensified)) in kept.iter().enumerate() {
         let cat = lex.patterns[hit.pattern].category;
-        let covered = kept.iter().enumerate().any(|(j, (o, _))| {
-            j != idx
-                && lex.patterns[o.pattern].category == cat
-                && o.start <= hit.start
-                && o.end >= hit.end
-                && (o.end - o.start > hit.end - hit.start
-                    || (o.end - o.start == hit.end - hit.start && j < idx))
-        });
-        if covered {
+        if covered[idx] {
             continue;
         }
         let pattern = &lex.patterns[hit.pattern];
@@ -295,17 +309,26 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
     let mut questions = 0;
     if party == Party::Agent {
         personalisation(n, lex, &mut signals);
+        let kept_starts: std::collections::HashSet<usize> =
+            kept.iter().map(|(h, _)| h.start).collect();
+        let stock_question_sentences: std::collections::HashSet<u32> =
+            stock_question_sentences.into_iter().collect();
+        let mut openers: std::collections::HashMap<u32, Vec<usize>> =
+            std::collections::HashMap::new();
+        for &(sentence, start) in &opener_sentences {
+            openers.entry(sentence).or_default().push(start);
+        }
         for (si, s) in n.sentences.iter().enumerate() {
             let si = si as u32;
             if s.quoted || s.first == s.end {
                 continue;
             }
             // "wat vervelend" opens like a question ("wat ...") but exclaims.
-            let exclaims = |start: usize| kept.iter().any(|(h, _)| h.start == start);
+            let exclaims = |start: usize| kept_starts.contains(&start);
             let spoken_question = !s.terminated
-                && opener_sentences
-                    .iter()
-                    .any(|&(os, start)| os == si && !exclaims(start));
+                && openers
+                    .get(&si)
+                    .is_some_and(|starts| starts.iter().any(|&start| !exclaims(start)));
             let question = s.question || spoken_question;
             if question && !stock_question_sentences.contains(&si) {
                 questions += 1;
