@@ -113,6 +113,8 @@ pub enum StageError {
     RestoreTimeout { topic: String },
     #[error("reading the topology: {0}")]
     Topology(Box<super::PipelineError>),
+    #[error("the stage panicked: {0}")]
+    Panicked(String),
     /// Set while the stage closes, so revoke callbacks commit nothing more.
     #[error("the stage is stopping")]
     Stopping,
@@ -637,15 +639,28 @@ pub fn spawn<L: StageLogic>(
             let mut backoff = Duration::from_millis(200);
             loop {
                 let started = Instant::now();
-                let result = run_once(
-                    make_logic(),
-                    &config,
-                    &metrics,
-                    &instance_id,
-                    &stop,
-                    &crash,
-                    &r,
-                );
+                // A panic (a bug, or input the logic did not expect) must not
+                // leave a dead stage that still reports ready: it is a
+                // failure like any other, and the stage starts over.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_once(
+                        make_logic(),
+                        &config,
+                        &metrics,
+                        &instance_id,
+                        &stop,
+                        &crash,
+                        &r,
+                    )
+                }))
+                .unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(StageError::Panicked(message))
+                });
                 r.store(false, Ordering::Relaxed);
                 metrics
                     .stage_ready
