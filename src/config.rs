@@ -637,6 +637,33 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_bounded_and_retention_covers_every_late_correction() {
+        let err = |pairs: &[(&str, &str)]| {
+            Config::load_with_env(None, env(pairs))
+                .expect_err("refused")
+                .to_string()
+        };
+        // Used to pass validation and then overflow chrono in the aggregate stage.
+        let e = err(&[("CONTACT_KPI__WINDOWS_STATE__RETENTION", "100000000d")]);
+        assert!(
+            e.contains("windows_state.retention") && e.contains("3650d"),
+            "{e}"
+        );
+        let e = err(&[("CONTACT_KPI__WINDOWS_STATE__ALLOWED_LATENESS", "4000d")]);
+        assert!(e.contains("windows_state.allowed_lateness"), "{e}");
+        let e = err(&[("CONTACT_KPI__CONTACTS__FINISHED_RETENTION", "9d")]);
+        assert!(e.contains("windows_state.retention"), "{e}");
+        let ok = Config::load_with_env(
+            None,
+            env(&[
+                ("CONTACT_KPI__CONTACTS__FINISHED_RETENTION", "9d"),
+                ("CONTACT_KPI__WINDOWS_STATE__RETENTION", "3650d"),
+            ]),
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
     fn defaults_match_the_output_contract() {
         let c = Config::default();
         assert_eq!(c.raw.kafka.brokers, "127.0.0.1:9092");
