@@ -131,6 +131,7 @@ fn score_events(
 ) -> Vec<Value> {
     let settings = Config::default().engine;
     let mut assembler = Assembler::default();
+    assembler.keep_evidence_words();
     let mut counters = EngineCounters::default();
     let mut endings = Vec::new();
     let mut order = Vec::new();

@@ -1224,3 +1224,69 @@ fn a_snapshot_of_another_version_or_garbage_is_refused_not_misread() {
     garbage.truncate(6);
     assert!(fresh.restore(&garbage).is_err());
 }
+
+/// No text at rest: a pattern with a gap ("sorry ... to hear") must not carry
+/// the words in the gap into the state the service writes to its changelog.
+#[test]
+fn message_text_never_reaches_the_changelog() {
+    use contact_kpi::kpi::tasks::AssembleTask;
+    let canary = "zqxcanary";
+    let mut s = Script::new();
+    s.at(
+        "c1",
+        Channel::Chat,
+        "2026-11-22T09:00:00Z",
+        started("customer-zqx-7"),
+    )
+    .at("c1", Channel::Chat, "2026-11-22T09:00:05Z", joined("a1"))
+    .at(
+        "c1",
+        Channel::Chat,
+        "2026-11-22T09:00:10Z",
+        say(
+            Party::Agent,
+            Some("a1"),
+            &format!("I'm so sorry {canary} to hear about that"),
+            None,
+        ),
+    )
+    .at(
+        "c1",
+        Channel::Chat,
+        "2026-11-22T09:00:20Z",
+        say(
+            Party::Customer,
+            None,
+            &format!("dit is {canary} echt frustrerend"),
+            None,
+        ),
+    );
+    let settings = Config::default().engine;
+    let analyzer = Analyzer::builtin();
+    let mut task = AssembleTask::default();
+    let mut counters = Default::default();
+    for e in &s.events {
+        task.apply(&settings, &analyzer, e.clone(), &mut counters);
+    }
+    let changelog = task.take_changelog();
+    let bytes: Vec<u8> = changelog
+        .iter()
+        .flat_map(|(k, v)| k.iter().chain(v.iter().flatten()).copied())
+        .collect();
+    assert!(!bytes.is_empty());
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(canary.as_bytes()), "text in the changelog");
+    assert!(
+        !contains(b"customer-zqx-7"),
+        "raw customer id in the changelog"
+    );
+    // The evidence itself still works where it is asked for (`score`): the
+    // same judgement names the words.
+    let f = analyzer.analyze_turn(
+        "en",
+        Channel::Chat,
+        Party::Agent,
+        &format!("I'm so sorry {canary} to hear about that"),
+    );
+    assert!(f.signals.iter().any(|s| s.words.contains(canary)));
+}

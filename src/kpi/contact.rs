@@ -103,6 +103,12 @@ pub struct Assembler {
     touched: BTreeSet<String>,
     #[serde(skip)]
     tracking: bool,
+    /// Keep the matched words of each signal (evidence for `contact-kpi
+    /// score`). Off in the service: a pattern with a gap ("sorry ... to
+    /// hear") would carry whatever the customer or agent wrote in the gap
+    /// into state, changelogs and checkpoints. Only features are kept.
+    #[serde(skip)]
+    keep_evidence_words: bool,
 }
 
 /// One contact's state as written to the changelog.
@@ -277,7 +283,13 @@ impl Assembler {
                 } else {
                     "en"
                 };
-                let features = analyzer.analyze_turn(lexicon_language, open.channel, party, &text);
+                let mut features =
+                    analyzer.analyze_turn(lexicon_language, open.channel, party, &text);
+                if !self.keep_evidence_words {
+                    for signal in &mut features.signals {
+                        signal.words = String::new();
+                    }
+                }
                 open.items.push(TimedItem {
                     ts: event.ts,
                     seq,
@@ -401,6 +413,12 @@ impl Assembler {
                 self.touched.insert(key.1);
             }
         }
+    }
+
+    /// Keeps the words behind each signal, for explaining judgements
+    /// interactively (`contact-kpi score`); never in the service.
+    pub fn keep_evidence_words(&mut self) {
+        self.keep_evidence_words = true;
     }
 
     /// Starts recording which contacts change, for [`Assembler::take_changelog`].
