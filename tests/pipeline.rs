@@ -506,3 +506,73 @@ async fn transactional_mode_commits_exact_aggregates_on_the_broker() {
     )
     .await;
 }
+
+/// One record of megabytes (invalid JSON, or a valid event over
+/// `input.max_record_bytes`) used to halt the line: its copy to the
+/// dead-letter topic was refused by the producer and the stage retried it
+/// forever. It is dead-lettered by reference and everything else goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_of_megabytes_is_dead_lettered_by_reference_and_the_line_moves_on() {
+    let broker = Broker::start();
+    let config = test_config(&broker, "huge", &[]);
+    let input = config.raw.topics.input.clone();
+    create_topic(&broker.brokers(), &input, 3).await;
+    let events = simulated(1_500);
+    let expected = naive_expected(&config, &events);
+    let big: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("message.max.bytes", "8000000")
+        .create()
+        .unwrap();
+    let (head, tail) = events.split_at(events.len() / 2);
+    let p = producer(&broker.brokers());
+    produce_events(&p, &input, head).await;
+    let junk = vec![b'{'; 2 << 20];
+    produce_raw(&big, &input, "c-huge-1", &junk, None).await;
+    let huge_text = format!(
+        r#"{{"event_id":"h2","contact_id":"c-huge-2","channel":"chat","type":"message","ts":"2026-11-20T08:00:00Z","party":"customer","text":"{}"}}"#,
+        "a".repeat(3 << 20)
+    );
+    produce_raw(
+        &big,
+        &input,
+        "c-huge-2",
+        huge_text.as_bytes(),
+        Some("application/json"),
+    )
+    .await;
+    produce_events(&p, &input, tail).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let (got, _) = settled(&config, &broker, &expected, Duration::from_secs(180)).await;
+    assert_eq!(
+        got, expected,
+        "the valid traffic's aggregates are unchanged"
+    );
+    let dlq = config.raw.topics.dlq.clone();
+    let b = broker.brokers();
+    let dead =
+        tokio::task::spawn_blocking(move || read_all(&b, &dlq, 3, Duration::from_millis(1500)))
+            .await
+            .unwrap();
+    assert_eq!(dead.len(), 2, "both records dead-lettered once");
+    for m in &dead {
+        let h = |name: &str| {
+            m.headers().and_then(|hs| {
+                hs.iter()
+                    .find(|x| x.key == name)
+                    .and_then(|x| x.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            })
+        };
+        assert_eq!(h("dead_letter").as_deref(), Some("by_reference"));
+        assert!(h("source_size").unwrap().parse::<usize>().unwrap() > 2 << 20);
+        assert!(m.payload().is_none(), "the value is not copied");
+        assert!(h("error_reason").is_some());
+    }
+    let restarts: u64 = ["assemble", "repeats", "aggregate"]
+        .iter()
+        .map(|s| service.metrics.stage_restarts.with_label_values(&[s]).get())
+        .sum();
+    assert_eq!(restarts, 0, "no stage started over");
+    service.stop().await.unwrap();
+}

@@ -71,6 +71,14 @@ fn record_time(m: &InRecord) -> Option<Timestamp> {
 /// Longest `error` header: decode errors may quote the bad value.
 const MAX_ERROR_HEADER_BYTES: usize = 512;
 
+/// Largest key plus value copied to the dead-letter topic; larger records
+/// are dead-lettered by reference. Well under the producer's default
+/// `message.max.bytes` (1,000,000) with the headers added.
+pub const MAX_DEAD_LETTER_BYTES: usize = 512 * 1024;
+
+/// Largest total of the producer's own headers copied to a dead letter.
+pub const MAX_DEAD_LETTER_HEADER_BYTES: usize = 64 * 1024;
+
 /// `s` cut to at most `max` bytes at a character boundary, marked when cut.
 fn bounded(s: &str, max: usize) -> String {
     if s.len() <= max {
@@ -118,6 +126,33 @@ fn dead_letter(
         .cloned()
         .collect();
     let error = bounded(error, MAX_ERROR_HEADER_BYTES);
+    // A record too large to copy (the producer would refuse it, and the
+    // stage would retry it forever) is dead-lettered by reference: where it
+    // is, how big, its hash; the header says so.
+    let size = m.key.as_ref().map_or(0, Vec::len) + m.value.as_ref().map_or(0, Vec::len);
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut omitted = Vec::new();
+    if header_bytes > MAX_DEAD_LETTER_HEADER_BYTES {
+        omitted.push(("source_headers_omitted", headers.len().to_string()));
+        headers.clear();
+    }
+    let by_reference = size > MAX_DEAD_LETTER_BYTES;
+    if by_reference {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(m.key.as_deref().unwrap_or_default());
+        hash.update(m.value.as_deref().unwrap_or_default());
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        omitted.push(("dead_letter", "by_reference".to_string()));
+        omitted.push(("source_size", size.to_string()));
+        omitted.push(("source_sha256", hex));
+    }
+    for (key, value) in omitted {
+        headers.push((key.to_string(), Some(value.into_bytes())));
+    }
     for (key, value) in [
         ("error", error.as_str()),
         ("error_reason", reason),
@@ -127,10 +162,15 @@ fn dead_letter(
     ] {
         headers.push((key.to_string(), Some(value.as_bytes().to_vec())));
     }
+    let (key, value) = if by_reference {
+        (Vec::new(), None)
+    } else {
+        (m.key.clone().unwrap_or_default(), m.value.clone())
+    };
     out.push(Out {
         topic: config.raw.topics.dlq.clone(),
-        key: m.key.clone().unwrap_or_default(),
-        value: m.value.clone(),
+        key,
+        value,
         headers,
         timestamp: None,
         partition: None,
@@ -565,6 +605,40 @@ mod tests {
             Some(b"{bad".as_slice()),
             "value unchanged"
         );
+    }
+
+    #[test]
+    fn a_record_too_large_to_copy_is_dead_lettered_by_reference() {
+        let config = Config::default();
+        let metrics = Metrics::new(false, 10);
+        let big_header = vec![b'h'; 1 << 20];
+        let mut m = record(vec![("junk", big_header.as_slice())], None);
+        m.value = Some(vec![b'x'; 2 << 20]);
+        m.key = Some(vec![b'k'; 1 << 20]);
+        let mut out = Vec::new();
+        dead_letter(&config, &metrics, &m, "too_large", "too large", &mut out);
+        let o = &out[0];
+        let total = o.key.len()
+            + o.value.as_ref().map_or(0, Vec::len)
+            + o.headers
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum::<usize>();
+        assert!(total < 4096, "{total} bytes");
+        assert_eq!(header(o, "dead_letter"), vec![b"by_reference".as_slice()]);
+        assert_eq!(
+            header(o, "source_size"),
+            vec![((3 << 20) as usize).to_string().as_bytes()]
+        );
+        assert_eq!(header(o, "source_sha256")[0].len(), 64);
+        assert_eq!(header(o, "source_headers_omitted"), vec![b"1".as_slice()]);
+        assert_eq!(header(o, "source_offset"), vec![b"41".as_slice()]);
+        // A record that fits is copied unchanged.
+        let small = record(vec![], None);
+        let mut out = Vec::new();
+        dead_letter(&config, &metrics, &small, "invalid_json", "x", &mut out);
+        assert_eq!(out[0].value.as_deref(), Some(b"{bad".as_slice()));
+        assert!(header(&out[0], "dead_letter").is_empty());
     }
 
     #[test]
