@@ -60,7 +60,7 @@ pub enum DecodeError {
     BadTimestamp { field: &'static str },
     #[error("csat {0} is outside 1..5")]
     CsatOutOfRange(i64),
-    #[error("`{0}` contains `/` or a control character")]
+    #[error("`{0}` is not a valid id (at most {MAX_ID_BYTES} bytes; agent ids without `/` or control characters)")]
     InvalidId(&'static str),
 }
 
@@ -206,8 +206,14 @@ pub fn decode_event(
     validate(raw)
 }
 
+/// Longest identifier (`event_id`, `contact_id`, `customer_id`, agent ids):
+/// ids are kept per contact and per customer in state and in keys, so one
+/// record must not make them megabytes.
+pub const MAX_ID_BYTES: usize = 256;
+
 fn required(v: Option<String>, field: &'static str) -> Result<String, DecodeError> {
     match v {
+        Some(s) if s.len() > MAX_ID_BYTES => Err(DecodeError::InvalidId(field)),
         Some(s) if !s.trim().is_empty() => Ok(s),
         _ => Err(DecodeError::MissingField(field)),
     }
@@ -461,6 +467,11 @@ mod tests {
                 "control character in a call-back's agent_id",
                 "invalid_id",
                 r#"{"event_id":"e","contact_id":"c","channel":"voice","type":"callback_completed","ts":"2026-11-22T09:00:00Z","agent_id":"a3\n"}"#,
+            ),
+            (
+                "a contact_id of 257 bytes",
+                "invalid_id",
+                Box::leak(format!(r#"{{"event_id":"e","contact_id":"{}","channel":"chat","type":"survey","ts":"2026-11-22T09:00:00Z","csat":3}}"#, "c".repeat(257)).into_boxed_str()),
             ),
             (
                 "empty agent_id",
