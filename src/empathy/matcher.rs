@@ -335,8 +335,15 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
             }
         }
     }
+    // A message packed with phrases is judged on its first ones: every
+    // judgement needs a handful, and the features of each message are kept
+    // in state (and its changelog) until the contact ends.
+    signals.truncate(MAX_SIGNALS_PER_TURN);
     TurnMatch { signals, questions }
 }
+
+/// Most signals one message keeps.
+pub const MAX_SIGNALS_PER_TURN: usize = 32;
 
 /// The customer's name: a title followed by a capitalized word ("meneer
 /// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The

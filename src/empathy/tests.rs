@@ -406,3 +406,15 @@ fn no_agent_text_is_not_scored() {
     );
     assert!(!j.empathy_scored && !j.empathy_shown && !j.empathy_missed);
 }
+
+/// A message packed with empathy phrases keeps a bounded number of signals
+/// (its features stay in state until the contact ends) and is still judged.
+#[test]
+fn a_message_packed_with_phrases_keeps_bounded_features() {
+    let a = Analyzer::builtin();
+    let text = "Het spijt me te horen, wat vervelend voor u. ".repeat(5_000);
+    let f = a.analyze_turn("nl", Channel::Chat, Party::Agent, &text);
+    assert_eq!(f.signals.len(), super::matcher::MAX_SIGNALS_PER_TURN);
+    let size = postcard::to_allocvec(&f).unwrap().len();
+    assert!(size < 8 * 1024, "{size} bytes of features");
+}
