@@ -601,6 +601,7 @@ impl Metrics {
                 now.timed_out_contacts,
                 last.timed_out_contacts,
             ),
+            ("truncated", now.truncated_events, last.truncated_events),
             (
                 "after_timeout",
                 now.events_after_timeout,

@@ -1290,3 +1290,64 @@ fn message_text_never_reaches_the_changelog() {
     );
     assert!(f.signals.iter().any(|s| s.words.contains(canary)));
 }
+
+/// One chat with 30,000 messages used to rewrite megabytes of state into the
+/// changelog at every commit, until the broker refused the record. Its
+/// detail past the limit is counted and dropped; its end still counts; its
+/// changelog record stays under the producer's limit.
+#[test]
+fn a_contact_with_thirty_thousand_messages_keeps_bounded_state() {
+    use contact_kpi::kpi::contact::MAX_ITEMS_PER_CONTACT;
+    use contact_kpi::kpi::tasks::AssembleTask;
+    let settings = Config::default().engine;
+    let analyzer = Analyzer::builtin();
+    let mut task = AssembleTask::default();
+    let mut counters = Default::default();
+    let mut s = Script::new();
+    let start = DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    s.at("c1", Channel::Chat, &start.to_rfc3339(), started("k1"))
+        .at("c1", Channel::Chat, &start.to_rfc3339(), joined("a1"));
+    let packed =
+        "Het spijt me te horen, wat vervelend, ik begrijp dat het frustrerend is. ".repeat(20);
+    for i in 0..30_000 {
+        let ts = (start + Duration::milliseconds(100 * i)).to_rfc3339();
+        s.at(
+            "c1",
+            Channel::Chat,
+            &ts,
+            say(Party::Agent, Some("a1"), &packed, None),
+        );
+    }
+    let mut largest = 0;
+    for (i, e) in s.events.iter().enumerate() {
+        task.apply(&settings, &analyzer, e.clone(), &mut counters);
+        if i % 5_000 == 0 || i + 1 == s.events.len() {
+            for (k, v) in task.take_changelog() {
+                largest = largest.max(k.len() + v.map_or(0, |v| v.len()));
+            }
+        }
+    }
+    assert!(
+        largest < 1_000_000,
+        "largest changelog record {largest} bytes"
+    );
+    assert_eq!(
+        counters.truncated_events,
+        30_002 - 1 - MAX_ITEMS_PER_CONTACT as u64,
+        "everything past the limit is counted"
+    );
+    let end = (start + Duration::hours(1)).to_rfc3339();
+    let mut e = Script::new();
+    e.at("c1", Channel::Chat, &end, ended(Disposition::Resolved));
+    let mut end_event = e.events[0].clone();
+    end_event.event_id = "the-end".into();
+    let facts = task.apply(&settings, &analyzer, end_event, &mut counters);
+    assert!(
+        facts.iter().any(
+            |f| matches!(f, contact_kpi::kpi::Fact::ContactFinished(s) if s.segments.len() == 1)
+        ),
+        "the contact still ends and counts"
+    );
+}

@@ -36,6 +36,14 @@ use crate::model::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+/// Most joins, transfers and messages one open contact keeps: a long chat
+/// has a few hundred; with at most 32 signals a message, the contact's state
+/// (and its changelog record) stays well under a megabyte.
+pub const MAX_ITEMS_PER_CONTACT: usize = 1000;
+
+/// Most surveys and call-backs kept for a contact before it ends.
+pub const MAX_CORRECTIONS_PER_CONTACT: usize = 16;
+
 /// Agent talking more than this before the customer's utterance ended is an interruption.
 pub const INTERRUPTION_TOLERANCE_MS: i64 = 500;
 
@@ -221,6 +229,22 @@ impl Assembler {
                 callbacks: Vec::new(),
                 last_event: event.ts,
             });
+        let full = match &event.kind {
+            EventKind::AgentJoined { .. }
+            | EventKind::Transfer { .. }
+            | EventKind::Message { .. } => open.items.len() >= MAX_ITEMS_PER_CONTACT,
+            EventKind::Survey { .. } | EventKind::CallbackCompleted { .. } => {
+                open.surveys.len() + open.callbacks.len() >= MAX_CORRECTIONS_PER_CONTACT
+            }
+            _ => false,
+        };
+        if full {
+            // Bounded state: the contact keeps going (its end still counts),
+            // its detail past the limit is counted and not kept.
+            counters.truncated_events += 1;
+            open.last_event = open.last_event.max(event.ts);
+            return;
+        }
         if !open.seen_events.insert(event.event_id.clone()) {
             counters.duplicates += 1;
             return;

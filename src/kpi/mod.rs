@@ -40,6 +40,9 @@ pub struct EngineCounters {
     pub timed_out_contacts: u64,
     /// Events of a contact that had timed out: dropped.
     pub events_after_timeout: u64,
+    /// Detail events (joins, transfers, messages; surveys and call-backs)
+    /// past a contact's limits: counted, not kept.
+    pub truncated_events: u64,
     /// Surveys/call-backs that have no contact to revise (abandoned, not
     /// scheduled, a second one, or later than `contacts.finished_retention`).
     pub orphan_corrections: u64,
