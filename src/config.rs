@@ -76,6 +76,8 @@ pub struct TopicsConfig {
 pub struct InputConfig {
     pub format: PayloadFormat,
     pub max_record_bytes: usize,
+    /// How far an event's time may be ahead of its record's timestamp.
+    pub max_ahead_of_record_time: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -259,6 +261,8 @@ pub struct Config {
     pub emit_interval: Duration,
     /// Transaction batching of stages 1 and 2 (stage 3 commits every `emit_interval`).
     pub commit_interval: Duration,
+    /// `input.max_ahead_of_record_time`.
+    pub max_ahead_of_record_time: Duration,
     pub transaction_timeout: Duration,
     /// The stages this instance runs.
     pub stages: Vec<StageName>,
@@ -502,12 +506,17 @@ impl Config {
             window_retention,
             customer_key,
         };
+        let max_ahead_of_record_time = dur(
+            "input.max_ahead_of_record_time",
+            &raw.input.max_ahead_of_record_time,
+        )?;
         Ok(Config {
             raw,
             engine,
             http_listen,
             emit_interval,
             commit_interval,
+            max_ahead_of_record_time,
             transaction_timeout,
             stages,
             kafka_properties,

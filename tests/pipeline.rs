@@ -576,3 +576,45 @@ async fn a_record_of_megabytes_is_dead_lettered_by_reference_and_the_line_moves_
     assert_eq!(restarts, 0, "no stage started over");
     service.stop().await.unwrap();
 }
+
+/// One producer with a clock in the year 2100 used to move event time for
+/// everyone and close (and evict) the valid traffic's windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_clock_in_the_year_2100_moves_nobodys_event_time() {
+    let broker = Broker::start();
+    let config = test_config(&broker, "clock", &[]);
+    let input = config.raw.topics.input.clone();
+    create_topic(&broker.brokers(), &input, 3).await;
+    let events = simulated(2_000);
+    let expected = naive_expected(&config, &events);
+    let p = producer(&broker.brokers());
+    let (head, tail) = events.split_at(events.len() / 3);
+    produce_events(&p, &input, head).await;
+    let mut future = Vec::new();
+    for (i, e) in events.iter().take(60).enumerate() {
+        let mut e = e.clone();
+        e.event_id = format!("future-{i}");
+        e.contact_id = format!("future-{}", i / 6);
+        e.ts += chrono::Duration::days(365 * 74);
+        future.push(e);
+    }
+    produce_events(&p, &input, &future).await;
+    produce_events(&p, &input, tail).await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let (got, _) = settled(&config, &broker, &expected, Duration::from_secs(180)).await;
+    assert_eq!(
+        got, expected,
+        "the valid traffic's aggregates are unchanged"
+    );
+    let dlq = config.raw.topics.dlq.clone();
+    let b = broker.brokers();
+    let dead =
+        tokio::task::spawn_blocking(move || read_all(&b, &dlq, 3, Duration::from_millis(1500)))
+            .await
+            .unwrap();
+    assert_eq!(dead.len(), future.len(), "every future event dead-lettered");
+    assert!(dead.iter().all(|m| m.headers().is_some_and(|h| h
+        .iter()
+        .any(|x| x.key == "error_reason" && x.value == Some(b"clock_ahead".as_slice())))));
+    service.stop().await.unwrap();
+}

@@ -230,6 +230,22 @@ impl StageLogic for AssembleLogic {
             self.config.raw.input.format,
             self.config.raw.input.max_record_bytes,
         );
+        // An event far ahead of its record's own timestamp comes from a
+        // wrong clock: it must not move event time for everyone else.
+        let decoded = decoded.map_err(|e| (e.reason(), e.to_string())).and_then(|event| {
+            let record_ms = m.timestamp.filter(|&ms| ms > 0);
+            let limit = self.config.max_ahead_of_record_time.as_millis() as i64;
+            match record_ms {
+                Some(ms) if event.ts.timestamp_millis() - ms > limit => Err((
+                    "clock_ahead",
+                    format!(
+                        "event time {} is more than input.max_ahead_of_record_time ahead of the record timestamp",
+                        crate::model::format_ts(event.ts)
+                    ),
+                )),
+                _ => Ok(event),
+            }
+        });
         match decoded {
             Ok(event) => {
                 let facts = task.apply(
@@ -251,14 +267,9 @@ impl StageLogic for AssembleLogic {
                     });
                 }
             }
-            Err(err) => dead_letter(
-                &self.config,
-                &self.metrics,
-                m,
-                err.reason(),
-                &err.to_string(),
-                out,
-            ),
+            Err((reason, error)) => {
+                dead_letter(&self.config, &self.metrics, m, reason, &error, out)
+            }
         }
     }
 
@@ -639,6 +650,39 @@ mod tests {
         dead_letter(&config, &metrics, &small, "invalid_json", "x", &mut out);
         assert_eq!(out[0].value.as_deref(), Some(b"{bad".as_slice()));
         assert!(header(&out[0], "dead_letter").is_empty());
+    }
+
+    #[test]
+    fn an_event_far_ahead_of_its_record_time_is_a_dead_letter() {
+        let config = Arc::new(Config::default());
+        let metrics = Arc::new(Metrics::new(false, 10));
+        let mut logic = AssembleLogic::new(config.clone(), Arc::new(Analyzer::builtin()), metrics);
+        let mut task = AssembleTask::default();
+        let event = |ts: &str| {
+            format!(
+                r#"{{"event_id":"e-{ts}","contact_id":"c1","channel":"chat","type":"contact_started","ts":"{ts}","customer_id":"k1"}}"#
+            )
+        };
+        let record_time = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+            .unwrap()
+            .timestamp_millis();
+        let mut m = record(vec![], Some(record_time));
+        m.value = Some(event("2100-01-01T00:00:00Z").into_bytes());
+        let mut out = Vec::new();
+        logic.process(&mut task, &m, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].topic, config.raw.topics.dlq);
+        assert_eq!(
+            header(&out[0], "error_reason"),
+            vec![b"clock_ahead".as_slice()]
+        );
+        assert_eq!(task.stream_time(), None, "event time did not move");
+        // Within a day ahead (clock skew, a platform's own lag): accepted.
+        m.value = Some(event("2026-11-22T20:00:00Z").into_bytes());
+        let mut out = Vec::new();
+        logic.process(&mut task, &m, &mut out);
+        assert!(out.iter().all(|o| o.topic != config.raw.topics.dlq));
+        assert!(task.stream_time().is_some());
     }
 
     #[test]
