@@ -1351,3 +1351,109 @@ fn a_contact_with_thirty_thousand_messages_keeps_bounded_state() {
         "the contact still ends and counts"
     );
 }
+
+/// One agent id with thousands of contacts a day (a bot, an IVR, a team
+/// login): the agent's day keeps only the places that can still change a
+/// fatigue bucket, and the buckets stay exact, whatever the arrival order.
+#[test]
+fn an_agent_with_thousands_of_contacts_a_day_keeps_bounded_exact_ordinals() {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let start = DateTime::parse_from_rfc3339("2026-11-22T06:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut contacts: Vec<Vec<ContactEvent>> = Vec::new();
+    for i in 0..3_000i64 {
+        let mut s = Script::new();
+        let t = |sec: i64| (start + Duration::seconds(i * 15 + sec)).to_rfc3339();
+        let c = format!("bot-{i}");
+        s.at(&c, Channel::Chat, &t(0), started(&format!("k{i}")))
+            .at(&c, Channel::Chat, &t(1), joined("bot"))
+            .at(
+                &c,
+                Channel::Chat,
+                &t(2),
+                say(Party::Agent, Some("bot"), "Hoe kan ik helpen?", None),
+            )
+            .at(
+                &c,
+                Channel::Chat,
+                &t(3 + i % 200),
+                ended(Disposition::Resolved),
+            );
+        for (n, e) in s.events.iter_mut().enumerate() {
+            e.event_id = format!("{c}-{n}");
+        }
+        contacts.push(s.events);
+    }
+    // Contacts finish in an order unrelated to when they were joined.
+    contacts.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
+    let events: Vec<ContactEvent> = contacts.into_iter().flatten().collect();
+    let settings = settings();
+    let got = run_engine(&settings, &events, 0);
+    assert_same(&got, &naive(&settings, &events));
+    let day = &got[&(
+        Some("bot".to_string()),
+        Channel::Chat,
+        1,
+        DateTime::parse_from_rfc3339("2026-11-21T23:00:00Z")
+            .unwrap()
+            .timestamp_millis(),
+    )];
+    assert_eq!(day.by_ordinal_scored, [10, 10, 20, 2_960]);
+}
+
+/// One customer id with thousands of contacts a day (a shared or test id):
+/// its history is bounded, so each fact scans at most that much and its
+/// changelog record stays small; the oldest are forgotten and counted.
+#[test]
+fn a_customer_with_thousands_of_contacts_keeps_bounded_history() {
+    use contact_kpi::kpi::facts::{ContactSummary, CustomerHash};
+    use contact_kpi::kpi::repeat::MAX_HISTORY_PER_CUSTOMER;
+    use contact_kpi::kpi::tasks::RepeatTask;
+    let settings = Config::default().engine;
+    let mut task = RepeatTask::default();
+    let customer = CustomerHash("shared".into());
+    let start = DateTime::parse_from_rfc3339("2026-11-22T06:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut largest = 0;
+    for i in 0..12_000i64 {
+        let at = start + Duration::seconds(i * 10);
+        let started = contact_kpi::kpi::Fact::CustomerContactStarted {
+            customer: customer.clone(),
+            contact_id: format!("c{i}"),
+            started: at,
+        };
+        task.apply(&settings, at, started);
+        let finished = contact_kpi::kpi::Fact::ContactFinished(ContactSummary {
+            contact_id: format!("c{i}"),
+            channel: Channel::Chat,
+            customer: Some(customer.clone()),
+            started: Some(at),
+            ended: at + Duration::seconds(5),
+            disposition: Disposition::Resolved,
+            callback_due: None,
+            abandoned: false,
+            wait_ms: Some(1000),
+            within_service_level: Some(true),
+            first_response: None,
+            segments: Vec::new(),
+        });
+        let out = task.apply(&settings, at + Duration::seconds(5), finished);
+        assert!(out.len() <= 2);
+        if i % 1000 == 0 {
+            for (k, v) in task.take_changelog() {
+                largest = largest.max(k.len() + v.map_or(0, |v| v.len()));
+            }
+        }
+    }
+    assert!(
+        largest < 200_000,
+        "largest changelog record {largest} bytes"
+    );
+    assert_eq!(
+        task.truncated(),
+        2 * (12_000 - MAX_HISTORY_PER_CUSTOMER as u64)
+    );
+}

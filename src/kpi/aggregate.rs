@@ -23,6 +23,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Fatigue buckets of the agent's n-th contact of the day.
 pub const ORDINAL_BUCKETS: [&str; 4] = ["1-10", "11-20", "21-40", "41+"];
 
+/// Segments of an agent's day whose place is kept: one past the last
+/// bucket boundary (40).
+const ORDINALS_KEPT: usize = 41;
+
 pub fn ordinal_bucket(ordinal: usize) -> usize {
     match ordinal {
         0..=10 => 0,
@@ -541,18 +545,25 @@ impl Aggregator {
         let pos = list.partition_point(|e| {
             (e.joined, &e.contact_id, e.segment) < (entry.joined, &entry.contact_id, entry.segment)
         });
-        list.insert(pos, entry);
         // Segments after `pos` moved up by one; only those crossing a bucket boundary change.
         let mut moves: Vec<(OrdinalEntry, Option<usize>, usize)> = Vec::new();
-        {
-            let e = &list[pos];
-            moves.push((e.clone(), None, ordinal_bucket(pos + 1)));
-        }
-        for (i, e) in list.iter().enumerate().skip(pos + 1) {
-            let (old, new) = (ordinal_bucket(i), ordinal_bucket(i + 1));
-            if old != new {
-                moves.push((e.clone(), Some(old), new));
+        if pos >= ORDINALS_KEPT {
+            // Past the last boundary: "41+" now and forever, nothing moves.
+            moves.push((entry, None, ordinal_bucket(pos + 1)));
+        } else {
+            list.insert(pos, entry);
+            moves.push((list[pos].clone(), None, ordinal_bucket(pos + 1)));
+            for (i, e) in list.iter().enumerate().skip(pos + 1) {
+                let (old, new) = (ordinal_bucket(i), ordinal_bucket(i + 1));
+                if old != new {
+                    moves.push((e.clone(), Some(old), new));
+                }
             }
+            // A segment at ordinal 41 or later can only move further up,
+            // staying in "41+": the day keeps only the first 41, so an
+            // agent id with thousands of contacts a day (a bot, an IVR, a
+            // team login) keeps bounded state, and the ordinals stay exact.
+            list.truncate(ORDINALS_KEPT);
         }
         let agent = seg.agent_id.clone();
         for (e, old, new) in moves {

@@ -23,9 +23,18 @@ pub struct CustomerHistory {
     resolved: Vec<ResolvedContact>,
 }
 
+/// Most contact starts and most resolved contacts kept per customer. A real
+/// customer has a handful in a week; a shared or test id with thousands would
+/// otherwise make every fact scan them all and its changelog record grow past
+/// what a broker accepts. Beyond it the oldest are forgotten (counted).
+pub const MAX_HISTORY_PER_CUSTOMER: usize = 1000;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RepeatDetector {
     customers: HashMap<CustomerHash, CustomerHistory>,
+    /// History entries forgotten because a customer had too many.
+    #[serde(skip)]
+    pub truncated: u64,
     /// Customers changed since the last [`RepeatDetector::take_changelog`].
     #[serde(skip)]
     touched: BTreeSet<CustomerHash>,
@@ -66,6 +75,13 @@ impl RepeatDetector {
                     }
                 }
                 h.starts.push((*started, contact_id.clone()));
+                if h.starts.len() > MAX_HISTORY_PER_CUSTOMER {
+                    let oldest = (0..h.starts.len())
+                        .min_by_key(|&i| &h.starts[i])
+                        .expect("not empty");
+                    h.starts.swap_remove(oldest);
+                    self.truncated += 1;
+                }
             }
             Fact::ContactFinished(summary) => {
                 let Some(customer) = &summary.customer else {
@@ -88,6 +104,18 @@ impl RepeatDetector {
                     });
                 }
                 h.resolved.push(ResolvedContact { contact, repeated });
+                if h.resolved.len() > MAX_HISTORY_PER_CUSTOMER {
+                    let oldest = (0..h.resolved.len())
+                        .min_by_key(|&i| {
+                            (
+                                h.resolved[i].contact.ended,
+                                &h.resolved[i].contact.contact_id,
+                            )
+                        })
+                        .expect("not empty");
+                    h.resolved.swap_remove(oldest);
+                    self.truncated += 1;
+                }
             }
             _ => {}
         }

@@ -253,6 +253,11 @@ impl RepeatTask {
         self.repeats.customers()
     }
 
+    /// History entries forgotten because a customer had too many.
+    pub fn truncated(&self) -> u64 {
+        self.repeats.truncated
+    }
+
     pub fn take_changelog(&mut self) -> Vec<ChangelogRecord> {
         let mut out = Vec::new();
         self.time.take_changelog(&mut out);

@@ -399,9 +399,17 @@ impl StageLogic for RepeatsLogic {
     }
 
     fn report(&mut self, tasks: &mut dyn Iterator<Item = &RepeatTask>, metrics: &Metrics) {
-        metrics
-            .customers_tracked
-            .set(tasks.map(RepeatTask::customers).sum::<usize>() as i64);
+        let (mut customers, mut truncated) = (0, 0);
+        for t in tasks {
+            customers += t.customers();
+            truncated += t.truncated();
+        }
+        metrics.customers_tracked.set(customers as i64);
+        let counters = EngineCounters {
+            truncated_events: truncated,
+            ..EngineCounters::default()
+        };
+        metrics.observe_engine("repeats", &counters);
     }
 }
 
