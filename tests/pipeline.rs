@@ -548,12 +548,7 @@ async fn a_record_of_megabytes_is_dead_lettered_by_reference_and_the_line_moves_
         got, expected,
         "the valid traffic's aggregates are unchanged"
     );
-    let dlq = config.raw.topics.dlq.clone();
-    let b = broker.brokers();
-    let dead =
-        tokio::task::spawn_blocking(move || read_all(&b, &dlq, 3, Duration::from_millis(1500)))
-            .await
-            .unwrap();
+    let dead = read_topic(broker.brokers(), config.raw.topics.dlq.clone(), 3).await;
     assert_eq!(dead.len(), 2, "both records dead-lettered once");
     for m in &dead {
         let h = |name: &str| {
@@ -606,12 +601,7 @@ async fn a_producer_clock_in_the_year_2100_moves_nobodys_event_time() {
         got, expected,
         "the valid traffic's aggregates are unchanged"
     );
-    let dlq = config.raw.topics.dlq.clone();
-    let b = broker.brokers();
-    let dead =
-        tokio::task::spawn_blocking(move || read_all(&b, &dlq, 3, Duration::from_millis(1500)))
-            .await
-            .unwrap();
+    let dead = read_topic(broker.brokers(), config.raw.topics.dlq.clone(), 3).await;
     assert_eq!(dead.len(), future.len(), "every future event dead-lettered");
     assert!(dead.iter().all(|m| m.headers().is_some_and(|h| h
         .iter()

@@ -137,12 +137,7 @@ async fn no_message_text_or_customer_id_at_rest() {
     ];
     let mut scanned = 0;
     for (topic, n) in topics.drain(..) {
-        let b = broker.brokers();
-        let t = topic.clone();
-        let messages =
-            tokio::task::spawn_blocking(move || read_all(&b, &t, n, Duration::from_millis(1500)))
-                .await
-                .unwrap();
+        let messages = read_topic(broker.brokers(), topic.clone(), n).await;
         for m in &messages {
             scanned += 1;
             let mut bytes = m.key().unwrap_or_default().to_vec();

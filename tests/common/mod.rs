@@ -755,3 +755,12 @@ pub async fn settled(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// [`read_all`] from async code (on a blocking thread).
+pub async fn read_topic(brokers: String, topic: String, partitions: i32) -> Vec<OwnedMessage> {
+    tokio::task::spawn_blocking(move || {
+        read_all(&brokers, &topic, partitions, Duration::from_millis(1500))
+    })
+    .await
+    .unwrap()
+}
