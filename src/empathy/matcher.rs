@@ -309,28 +309,29 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
     let mut questions = 0;
     if party == Party::Agent {
         personalisation(n, lex, &mut signals);
-        let kept_starts: std::collections::HashSet<usize> =
-            kept.iter().map(|(h, _)| h.start).collect();
-        let stock_question_sentences: std::collections::HashSet<u32> =
-            stock_question_sentences.into_iter().collect();
-        let mut openers: std::collections::HashMap<u32, Vec<usize>> =
-            std::collections::HashMap::new();
-        for &(sentence, start) in &opener_sentences {
-            openers.entry(sentence).or_default().push(start);
-        }
+        // Sorted, so each sentence looks its own up in log time (a text of
+        // thousands of sentences must not cost sentences × hits).
+        let mut kept_starts: Vec<usize> = kept.iter().map(|(h, _)| h.start).collect();
+        kept_starts.sort_unstable();
+        let mut stock_question_sentences = stock_question_sentences;
+        stock_question_sentences.sort_unstable();
+        let mut openers = opener_sentences;
+        openers.sort_unstable();
         for (si, s) in n.sentences.iter().enumerate() {
             let si = si as u32;
             if s.quoted || s.first == s.end {
                 continue;
             }
             // "wat vervelend" opens like a question ("wat ...") but exclaims.
-            let exclaims = |start: usize| kept_starts.contains(&start);
+            let exclaims = |start: usize| kept_starts.binary_search(&start).is_ok();
+            let first = openers.partition_point(|&(os, _)| os < si);
             let spoken_question = !s.terminated
-                && openers
-                    .get(&si)
-                    .is_some_and(|starts| starts.iter().any(|&start| !exclaims(start)));
+                && openers[first..]
+                    .iter()
+                    .take_while(|&&(os, _)| os == si)
+                    .any(|&(_, start)| !exclaims(start));
             let question = s.question || spoken_question;
-            if question && !stock_question_sentences.contains(&si) {
+            if question && stock_question_sentences.binary_search(&si).is_err() {
                 questions += 1;
             }
         }
