@@ -141,6 +141,9 @@ pub struct EmpathyConfig {
 pub struct MetricsConfig {
     pub per_agent: bool,
     pub max_agents: usize,
+    /// An agent without facts for this long gives its label to a new agent
+    /// when all `max_agents` labels are taken.
+    pub agent_label_idle: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,6 +266,8 @@ pub struct Config {
     pub commit_interval: Duration,
     /// `input.max_ahead_of_record_time`.
     pub max_ahead_of_record_time: Duration,
+    /// `metrics.agent_label_idle`.
+    pub agent_label_idle: Duration,
     pub transaction_timeout: Duration,
     /// The stages this instance runs.
     pub stages: Vec<StageName>,
@@ -510,6 +515,7 @@ impl Config {
             "input.max_ahead_of_record_time",
             &raw.input.max_ahead_of_record_time,
         )?;
+        let agent_label_idle = dur("metrics.agent_label_idle", &raw.metrics.agent_label_idle)?;
         Ok(Config {
             raw,
             engine,
@@ -517,6 +523,7 @@ impl Config {
             emit_interval,
             commit_interval,
             max_ahead_of_record_time,
+            agent_label_idle,
             transaction_timeout,
             stages,
             kafka_properties,

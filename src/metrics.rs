@@ -15,32 +15,92 @@ use prometheus::{
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// Labels for agents, with the cardinality cap.
+/// Most folded agent ids remembered for `contact_kpi_agents_folded`; beyond
+/// it the ones not seen for the idle period are forgotten, then all.
+const MAX_FOLDED_TRACKED: usize = 10_000;
+
+/// Labels for agents, with the cardinality cap. Up to `max_agents` agents
+/// have their own label; when all places are taken, a new agent takes the
+/// place of the agent seen least recently, if that one has had no fact for
+/// `idle` (its series are then removed). So a burst of bogus ids (a bot, a
+/// test script) that fills the places first gives them back once it stops,
+/// instead of folding the real agents into `_other` for good.
 #[derive(Debug)]
 struct AgentLabels {
     per_agent: bool,
     max_agents: usize,
-    seen: HashSet<String>,
-    folded: HashSet<String>,
+    idle: Duration,
+    /// Labelled agents and when they were last seen.
+    labelled: HashMap<String, Instant>,
+    /// Agents reported as `_other`, and when they were last seen (bounded).
+    folded: HashMap<String, Instant>,
+}
+
+/// An agent's label, and the agent whose place it took (whose series must go).
+struct Labelled<'a> {
+    label: &'a str,
+    evicted: Option<String>,
 }
 
 impl AgentLabels {
-    fn label<'a>(&mut self, agent: &'a str) -> &'a str {
+    fn new(per_agent: bool, max_agents: usize) -> Self {
+        AgentLabels {
+            per_agent,
+            max_agents,
+            idle: Duration::from_secs(3600),
+            labelled: HashMap::new(),
+            folded: HashMap::new(),
+        }
+    }
+
+    fn label<'a>(&mut self, agent: &'a str, now: Instant) -> Labelled<'a> {
+        let own = |evicted| Labelled {
+            label: agent,
+            evicted,
+        };
         if !self.per_agent {
-            return "_all";
+            return Labelled {
+                label: "_all",
+                evicted: None,
+            };
         }
-        if self.seen.contains(agent) {
-            return agent;
+        if let Some(seen) = self.labelled.get_mut(agent) {
+            *seen = now;
+            return own(None);
         }
-        if self.seen.len() < self.max_agents {
-            self.seen.insert(agent.to_string());
-            return agent;
+        if self.labelled.len() < self.max_agents {
+            self.folded.remove(agent);
+            self.labelled.insert(agent.to_string(), now);
+            return own(None);
         }
-        if !self.folded.contains(agent) {
-            self.folded.insert(agent.to_string());
+        let least_recent = self
+            .labelled
+            .iter()
+            .min_by_key(|(_, &seen)| seen)
+            .map(|(a, &seen)| (a.clone(), seen));
+        if let Some((old, seen)) = least_recent {
+            if now.saturating_duration_since(seen) >= self.idle {
+                self.labelled.remove(&old);
+                self.folded.remove(agent);
+                self.labelled.insert(agent.to_string(), now);
+                return own(Some(old));
+            }
         }
-        "_other"
+        self.folded.insert(agent.to_string(), now);
+        if self.folded.len() > MAX_FOLDED_TRACKED {
+            let idle = self.idle;
+            self.folded
+                .retain(|_, seen| now.saturating_duration_since(*seen) < idle);
+            if self.folded.len() > MAX_FOLDED_TRACKED {
+                self.folded.clear();
+            }
+        }
+        Labelled {
+            label: "_other",
+            evicted: None,
+        }
     }
 }
 
@@ -172,6 +232,8 @@ pub struct Metrics {
     pub restored_records: IntCounterVec,
     pub restored_bytes: IntGaugeVec,
     pub stage_restarts: IntCounterVec,
+    pub poison_records: IntCounterVec,
+    pub dead_letter_failures: IntCounterVec,
     pub duplicates_dropped: IntCounterVec,
     pub stage_ready: IntGaugeVec,
     pub partitions_assigned: IntGaugeVec,
@@ -224,6 +286,13 @@ const TIME_BUCKETS: [f64; 16] = [
 ];
 
 impl Metrics {
+    /// The metrics of a service with `config`.
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        let m = Metrics::new(config.raw.metrics.per_agent, config.raw.metrics.max_agents);
+        m.set_agent_label_idle(config.agent_label_idle);
+        m
+    }
+
     pub fn new(per_agent: bool, max_agents: usize) -> Self {
         let registry = Registry::new();
         let ac = ["agent", "channel"];
@@ -377,6 +446,8 @@ impl Metrics {
             restored_records: counter(&registry, "contact_kpi_changelog_restored_records_total", "Changelog records read to restore state.", &["stage"]),
             restored_bytes,
             stage_restarts: counter(&registry, "contact_kpi_stage_restarts_total", "Times a stage dropped its clients and state after an error and started over from Kafka.", &["stage"]),
+            poison_records: counter(&registry, "contact_kpi_poison_records_total", "Input records skipped because processing them failed in a way only they cause (a panic, an output the producer or broker refused); each is dead-lettered by reference with reason `poison`.", &["stage"]),
+            dead_letter_failures: counter(&registry, "contact_kpi_dead_letter_failures_total", "Poison records skipped without a dead letter, because the dead-letter topic refused that too.", &["stage"]),
             stage_ready,
             partitions_assigned,
             duplicates_dropped: counter(&registry, "contact_kpi_replayed_records_dropped_total", "Internal records an upstream stage produced again after a crash, recognised by their source position and not applied twice.", &["stage"]),
@@ -384,12 +455,12 @@ impl Metrics {
             producer_backpressure,
             alerts: counter(&registry, "contact_kpi_alerts_total", "Built-in KPI-drop alerts raised (also published to the alerts topic).", &["kpi", "level", "channel"]),
             consumer_lag,
-            agents_folded: gauge(&registry, "contact_kpi_agents_folded", "Distinct agents beyond metrics.max_agents, reported as agent=\"_other\"."),
+            agents_folded: gauge(&registry, "contact_kpi_agents_folded", "Distinct agents recently reported as agent=\"_other\" because metrics.max_agents agents, each active within metrics.agent_label_idle, hold the labels."),
             ready: gauge(&registry, "contact_kpi_ready", "1 once partitions are assigned and state is restored."),
             build_info,
             last_engine: Mutex::new(HashMap::new()),
             agent_series: Mutex::new(HashSet::new()),
-            agents: Mutex::new(AgentLabels { per_agent, max_agents, seen: HashSet::new(), folded: HashSet::new() }),
+            agents: Mutex::new(AgentLabels::new(per_agent, max_agents)),
             registry,
         };
         m.precreate();
@@ -401,6 +472,16 @@ impl Metrics {
     fn precreate(&self) {
         for reason in crate::model::DecodeError::REASONS {
             self.dlq_records.with_label_values(&[reason]).inc_by(0);
+        }
+        self.dlq_records.with_label_values(&["poison"]).inc_by(0);
+        for stage in crate::config::StageName::ALL {
+            for counter in [
+                &self.stage_restarts,
+                &self.poison_records,
+                &self.dead_letter_failures,
+            ] {
+                counter.with_label_values(&[stage.as_str()]).inc_by(0);
+            }
         }
         for kpi in crate::kpi::alerts::ALERT_KPIS {
             for level in ["agent", "channel"] {
@@ -476,10 +557,69 @@ impl Metrics {
     }
 
     fn agent_label(&self, agent: &str) -> String {
-        let mut labels = self.agents.lock().expect("not poisoned");
-        let label = labels.label(agent).to_string();
-        self.agents_folded.set(labels.folded.len() as i64);
+        let (label, evicted) = {
+            let mut labels = self.agents.lock().expect("not poisoned");
+            let l = labels.label(agent, Instant::now());
+            self.agents_folded.set(labels.folded.len() as i64);
+            (l.label.to_string(), l.evicted)
+        };
+        if let Some(old) = evicted {
+            self.remove_agent_series(&old);
+        }
         label
+    }
+
+    /// How long an agent keeps its label without facts once another agent
+    /// needs the place (`metrics.agent_label_idle`).
+    pub fn set_agent_label_idle(&self, idle: Duration) {
+        self.agents.lock().expect("not poisoned").idle = idle;
+    }
+
+    /// Removes every series of an agent that lost its label.
+    fn remove_agent_series(&self, agent: &str) {
+        self.agent_series
+            .lock()
+            .expect("not poisoned")
+            .retain(|(a, _)| a != agent);
+        for channel in crate::model::Channel::ALL {
+            let l = [agent, channel.as_str()];
+            for c in self.segment_counters.values() {
+                let _ = c.remove_label_values(&l);
+            }
+            for c in [
+                &self.interruptions,
+                &self.empathy_score_sum,
+                &self.repeat_contacts,
+                &self.csat_sum,
+                &self.csat_count,
+                &self.first_response_within_sla,
+            ] {
+                let _ = c.remove_label_values(&l);
+            }
+            for d in ["resolved", "unresolved", "escalated", "callback_scheduled"] {
+                let _ = self
+                    .contacts_final
+                    .remove_label_values(&[agent, channel.as_str(), d]);
+            }
+            for outcome in ["kept", "late"] {
+                let _ = self
+                    .callbacks
+                    .remove_label_values(&[agent, channel.as_str(), outcome]);
+            }
+        }
+        let kpis = window_ratios(&KpiAggregate::default()).map(|(kpi, _)| kpi);
+        let mut ratios = self.window_latest.lock().expect("not poisoned");
+        ratios.latest.retain(|(a, channel, window), _| {
+            if a != agent {
+                return true;
+            }
+            for kpi in kpis {
+                let _ = self
+                    .window_ratio
+                    .remove_label_values(&[kpi, a, channel, window]);
+            }
+            false
+        });
     }
 
     /// KPI counters and histograms from the facts of one event.
@@ -708,25 +848,57 @@ mod tests {
 
     #[test]
     fn agent_labels_are_capped_and_folded() {
-        let mut l = AgentLabels {
-            per_agent: true,
-            max_agents: 2,
-            seen: HashSet::new(),
-            folded: HashSet::new(),
-        };
-        assert_eq!(l.label("a1"), "a1");
-        assert_eq!(l.label("a2"), "a2");
-        assert_eq!(l.label("a3"), "_other");
-        assert_eq!(l.label("a4"), "_other");
+        let t0 = Instant::now();
+        let mut l = AgentLabels::new(true, 2);
+        assert_eq!(l.label("a1", t0).label, "a1");
+        assert_eq!(l.label("a2", t0).label, "a2");
+        assert_eq!(l.label("a3", t0).label, "_other");
+        assert_eq!(l.label("a4", t0).label, "_other");
         assert_eq!(l.folded.len(), 2);
-        assert_eq!(l.label("a1"), "a1");
-        let mut off = AgentLabels {
-            per_agent: false,
-            max_agents: 2,
-            seen: HashSet::new(),
-            folded: HashSet::new(),
-        };
-        assert_eq!(off.label("a1"), "_all");
+        assert_eq!(l.label("a1", t0).label, "a1");
+        let mut off = AgentLabels::new(false, 2);
+        assert_eq!(off.label("a1", t0).label, "_all");
+    }
+
+    /// The outside run: 2,000 bogus ids first, then the real agents. The
+    /// bogus ids give their places back once they have been idle.
+    #[test]
+    fn bogus_agents_first_do_not_fold_the_real_ones_for_good() {
+        let t0 = Instant::now();
+        let idle = Duration::from_secs(3600);
+        let mut l = AgentLabels::new(true, 40);
+        for i in 0..2_000 {
+            l.label(&format!("bogus-{i}"), t0);
+        }
+        let real: Vec<String> = (0..40).map(|i| format!("real-{i}")).collect();
+        // While the bogus ids are recent, the real agents are folded.
+        let soon = t0 + Duration::from_secs(60);
+        assert!(real.iter().all(|a| l.label(a, soon).label == "_other"));
+        // Once the bogus ids have been idle, each real agent takes a place,
+        // and the agent it replaces is named so its series can go.
+        let later = t0 + idle + Duration::from_secs(1);
+        let mut evicted = Vec::new();
+        for a in &real {
+            let got = l.label(a, later);
+            assert_eq!(got.label, a.as_str());
+            evicted.push(got.evicted.expect("a bogus id gave its place"));
+        }
+        assert!(evicted.iter().all(|e| e.starts_with("bogus-")));
+        assert!(real.iter().all(|a| !l.folded.contains_key(a)));
+        // A busy real agent is never replaced by a newcomer.
+        assert_eq!(l.label("bogus-x", later).label, "_other");
+        assert_eq!(l.labelled.len(), 40);
+    }
+
+    #[test]
+    fn the_folded_set_is_bounded() {
+        let t0 = Instant::now();
+        let mut l = AgentLabels::new(true, 1);
+        l.label("a", t0);
+        for i in 0..(MAX_FOLDED_TRACKED + 10) {
+            l.label(&format!("b-{i}"), t0);
+        }
+        assert!(l.folded.len() <= MAX_FOLDED_TRACKED);
     }
 
     fn aggregate(agent: Option<&str>, start: &str, end: &str) -> KpiAggregate {

@@ -148,7 +148,9 @@ impl<L: StageLogic> AnyMember for Member<L> {
                 break;
             };
             self.positions[partition] += 1;
-            self.runner.handle(&r, io.clock, &mut out);
+            self.runner
+                .handle(&r, io.clock, &mut out)
+                .expect("the stage logic does not panic on valid traffic");
             n += 1;
         }
         self.send(io, out);

@@ -40,7 +40,7 @@ use crate::kpi::tasks::{ChangelogError, ChangelogRecord};
 use crate::metrics::Metrics;
 use crate::model::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A caught-up assemble partition without records for this long broadcasts
@@ -110,6 +110,9 @@ pub trait StageLogic: Send + 'static {
     fn commit_interval(&self) -> Duration;
     /// Handles one input record of `task`'s partition.
     fn process(&mut self, task: &mut Self::Task, record: &InRecord, out: &mut Vec<Out>);
+    /// Dead-letters, by reference, a record in [`Quarantine`] instead of
+    /// processing it; `error` is why it was quarantined.
+    fn dead_letter_poison(&mut self, record: &InRecord, error: &str, out: &mut Vec<Out>);
     fn stream_time(task: &Self::Task) -> Option<Timestamp>;
     /// Moves `task`'s event time to `now`; the aggregate stage also
     /// publishes what changed here (once per commit, coalesced).
@@ -131,6 +134,105 @@ pub struct Topology {
     /// The internal topic this stage feeds and its partition count.
     pub watermark_out: Option<(String, i32)>,
     pub upstream_partitions: Option<i32>,
+}
+
+/// Most quarantined records a stage remembers; more than this many poison
+/// records means something is wrong beyond single records, and the oldest
+/// (lowest offsets, long committed) are forgotten first.
+pub const MAX_QUARANTINED: usize = 10_000;
+
+/// Input records that made a stage fail in a way only they cause: the logic
+/// panicked on them, or an output produced from them was refused by the
+/// producer or the broker for what it is (too large, invalid). Crash-only
+/// recovery would replay such a record and fail again forever, holding its
+/// whole partition; instead the stage starts over once, and on the replay
+/// the record is dead-lettered by reference (reason `poison`) and skipped.
+/// If even that dead letter is refused, the record is skipped and counted
+/// (`contact_kpi_dead_letter_failures_total`), so nothing can stop a
+/// partition. Errors of the broker or the network never quarantine a record:
+/// they are waited out.
+///
+/// Shared by a stage's incarnations (it outlives the restart it causes);
+/// keyed by input partition and offset.
+#[derive(Debug, Default)]
+pub struct Quarantine {
+    entries: Mutex<BTreeMap<(i32, i64), Poison>>,
+}
+
+/// Why a record is in [`Quarantine`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poison {
+    pub error: String,
+    /// Its dead letter was refused too: skip it without one.
+    pub dead_letter_failed: bool,
+}
+
+impl Quarantine {
+    /// Quarantines the record at `partition`/`offset`. A record already
+    /// there failed again, which can only be its dead letter: it is then
+    /// skipped without one.
+    pub fn add(&self, partition: i32, offset: i64, error: &str) {
+        let mut entries = self.entries.lock().expect("quarantine not poisoned");
+        entries
+            .entry((partition, offset))
+            .and_modify(|p| p.dead_letter_failed = true)
+            .or_insert_with(|| Poison {
+                error: error.to_string(),
+                dead_letter_failed: false,
+            });
+        while entries.len() > MAX_QUARANTINED {
+            entries.pop_first();
+        }
+    }
+
+    pub fn get(&self, partition: i32, offset: i64) -> Option<Poison> {
+        let entries = self.entries.lock().expect("quarantine not poisoned");
+        entries.get(&(partition, offset)).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("quarantine not poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Quarantines the input record an output came from, if it names one
+    /// (outputs of commits, such as windows and changelogs, have none).
+    pub fn add_source_of(&self, headers: &[(String, Option<Vec<u8>>)], error: &str) -> bool {
+        let source = headers
+            .iter()
+            .find(|(k, _)| k == SOURCE_HEADER)
+            .and_then(|(_, v)| v.as_deref())
+            .and_then(parse_source);
+        match source {
+            Some((partition, offset, _)) => {
+                self.add(partition, offset, error);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The logic panicked on a record; it is quarantined and the stage must
+/// start over from its last commit (the task may be half changed).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("processing partition {partition} offset {offset} panicked: {message}")]
+pub struct Poisoned {
+    pub partition: i32,
+    pub offset: i64,
+    pub message: String,
+}
+
+/// The message of a caught panic.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 struct Slot<T> {
@@ -218,6 +320,7 @@ pub struct StageRunner<L: StageLogic> {
     topology: Topology,
     tasks: BTreeMap<i32, Slot<L::Task>>,
     since_commit: usize,
+    quarantine: Arc<Quarantine>,
 }
 
 impl<L: StageLogic> StageRunner<L> {
@@ -238,7 +341,14 @@ impl<L: StageLogic> StageRunner<L> {
             topology,
             tasks: BTreeMap::new(),
             since_commit: 0,
+            quarantine: Arc::default(),
         }
+    }
+
+    /// Uses `quarantine`, shared with the stage's other incarnations.
+    pub fn with_quarantine(mut self, quarantine: Arc<Quarantine>) -> Self {
+        self.quarantine = quarantine;
+        self
     }
 
     pub fn stage(&self) -> &'static str {
@@ -277,15 +387,22 @@ impl<L: StageLogic> StageRunner<L> {
     }
 
     /// Handles one input record; outputs go to `out` (each tagged with its
-    /// source position).
-    pub fn handle(&mut self, m: &InRecord, now: Instant, out: &mut Vec<Out>) {
+    /// source position). A quarantined record is dead-lettered instead; a
+    /// record the logic panics on is quarantined and returned as an error,
+    /// after which the caller must start over from the last commit.
+    pub fn handle(
+        &mut self,
+        m: &InRecord,
+        now: Instant,
+        out: &mut Vec<Out>,
+    ) -> Result<(), Poisoned> {
         let (partition, offset) = (m.partition, m.offset);
         let Some(slot) = self.tasks.get_mut(&partition) else {
             // Not (or not yet) ours: a rebalance or restore settles it.
-            return;
+            return Ok(());
         };
         if slot.next_offset.is_some_and(|next| offset < next) {
-            return;
+            return Ok(());
         }
         slot.next_offset = Some(offset + 1);
         slot.last_record = now;
@@ -307,7 +424,7 @@ impl<L: StageLogic> StageRunner<L> {
                     let entry = slot.upstream_watermarks.entry(up).or_insert(ms);
                     *entry = (*entry).max(ms);
                 }
-                return;
+                return Ok(());
             }
             if let Some((up, up_offset, index)) = m.header(SOURCE_HEADER).and_then(parse_source) {
                 // A replay of an upstream partition after its crash: applied already.
@@ -320,19 +437,58 @@ impl<L: StageLogic> StageRunner<L> {
                         .duplicates_dropped
                         .with_label_values(&[self.stage])
                         .inc();
-                    return;
+                    return Ok(());
                 }
                 slot.applied.insert(up, (up_offset, index));
                 slot.applied_changed.insert(up);
             }
         }
         let first = out.len();
-        self.logic.process(&mut slot.task, m, out);
+        if let Some(poison) = self.quarantine.get(partition, offset) {
+            self.metrics
+                .poison_records
+                .with_label_values(&[self.stage])
+                .inc();
+            if poison.dead_letter_failed {
+                self.metrics
+                    .dead_letter_failures
+                    .with_label_values(&[self.stage])
+                    .inc();
+                tracing::error!(
+                    stage = self.stage,
+                    topic = &*m.topic,
+                    partition,
+                    offset,
+                    error = %poison.error,
+                    "poison record skipped: even its dead letter was refused"
+                );
+            } else {
+                self.logic.dead_letter_poison(m, &poison.error, out);
+            }
+        } else {
+            let logic = &mut self.logic;
+            let task = &mut slot.task;
+            let processed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                logic.process(task, m, out)
+            }));
+            if let Err(panic) = processed {
+                out.truncate(first);
+                let message = panic_message(&*panic);
+                self.quarantine
+                    .add(partition, offset, &format!("the stage panicked: {message}"));
+                return Err(Poisoned {
+                    partition,
+                    offset,
+                    message,
+                });
+            }
+        }
         for (i, o) in out[first..].iter_mut().enumerate() {
             let source = format!("{partition}:{offset}:{i}");
             o.headers
                 .push((SOURCE_HEADER.to_string(), Some(source.into_bytes())));
         }
+        Ok(())
     }
 
     /// Advances every task's event time (outputs and watermarks to `out`)
@@ -555,6 +711,150 @@ impl<L: StageLogic> Restorer<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts records; panics on a record whose value is `boom`.
+    struct Fragile;
+
+    impl StageLogic for Fragile {
+        type Task = u64;
+        fn name(&self) -> StageName {
+            StageName::Assemble
+        }
+        fn commit_interval(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn process(&mut self, task: &mut u64, record: &InRecord, out: &mut Vec<Out>) {
+            out.push(Out {
+                topic: "facts".into(),
+                key: Vec::new(),
+                value: record.value.clone(),
+                headers: Vec::new(),
+                timestamp: None,
+                partition: None,
+            });
+            assert_ne!(record.value.as_deref(), Some(b"boom".as_slice()), "boom");
+            *task += 1;
+        }
+        fn dead_letter_poison(&mut self, record: &InRecord, error: &str, out: &mut Vec<Out>) {
+            out.push(Out {
+                topic: "dlq".into(),
+                key: record.offset.to_be_bytes().to_vec(),
+                value: None,
+                headers: vec![("error".into(), Some(error.as_bytes().to_vec()))],
+                timestamp: None,
+                partition: None,
+            });
+        }
+        fn stream_time(_: &u64) -> Option<Timestamp> {
+            None
+        }
+        fn advance(&mut self, _: &mut u64, _: Option<Timestamp>, _: &mut Vec<Out>) {}
+        fn take_changelog(_: &mut u64) -> Vec<ChangelogRecord> {
+            Vec::new()
+        }
+        fn restore(_: &mut u64, _: &[u8], _: Option<&[u8]>) -> Result<(), ChangelogError> {
+            Ok(())
+        }
+        fn report(&mut self, _: &mut dyn Iterator<Item = &u64>, _: &Metrics) {}
+    }
+
+    fn record(offset: i64, value: &[u8]) -> InRecord {
+        InRecord {
+            topic: Arc::from("in"),
+            partition: 0,
+            offset,
+            key: None,
+            value: Some(value.to_vec()),
+            timestamp: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn runner(quarantine: &Arc<Quarantine>) -> StageRunner<Fragile> {
+        let mut runner = StageRunner::new(
+            Fragile,
+            Arc::new(Metrics::new(false, 0)),
+            "changelog".into(),
+            "w".into(),
+            Topology::default(),
+        )
+        .with_quarantine(quarantine.clone());
+        let now = Instant::now();
+        runner.install(Restorer::<Fragile>::new(&[0], now).finish(now));
+        runner
+    }
+
+    #[test]
+    fn a_record_that_panics_is_quarantined_and_dead_lettered_on_the_replay() {
+        let quarantine = Arc::new(Quarantine::default());
+        let input = [record(0, b"a"), record(1, b"boom"), record(2, b"b")];
+        let now = Instant::now();
+        let mut first = runner(&quarantine);
+        let mut out = Vec::new();
+        first.handle(&input[0], now, &mut out).unwrap();
+        let err = first.handle(&input[1], now, &mut out).unwrap_err();
+        assert_eq!((err.partition, err.offset), (0, 1));
+        assert!(err.message.contains("boom"), "{}", err.message);
+        assert_eq!(
+            out.len(),
+            1,
+            "the failed record's partial output is dropped"
+        );
+        assert_eq!(quarantine.len(), 1);
+
+        // The stage starts over from its last commit (nothing committed).
+        let mut replay = runner(&quarantine);
+        let mut out = Vec::new();
+        for r in &input {
+            replay.handle(r, now, &mut out).unwrap();
+        }
+        let topics: Vec<&str> = out.iter().map(|o| o.topic.as_str()).collect();
+        assert_eq!(topics, ["facts", "dlq", "facts"]);
+        assert_eq!(out[1].key, 1i64.to_be_bytes());
+        let error = out[1].headers[0].1.as_deref().unwrap();
+        let error = String::from_utf8_lossy(error);
+        assert!(
+            error.starts_with("the stage panicked") && error.contains("boom"),
+            "{error}"
+        );
+        assert_eq!(replay.tasks[&0].task, 2, "both good records counted once");
+        assert_eq!(replay.uncommitted(), 3, "the poison record is consumed");
+    }
+
+    #[test]
+    fn a_refused_dead_letter_leaves_the_record_skipped_without_one() {
+        let quarantine = Arc::new(Quarantine::default());
+        let source = vec![(SOURCE_HEADER.to_string(), Some(b"0:1:0".to_vec()))];
+        assert!(quarantine.add_source_of(&source, "too large"));
+        assert!(!quarantine.add_source_of(&[], "a window has no source"));
+        assert!(!quarantine.get(0, 1).unwrap().dead_letter_failed);
+        // Its dead letter (which carries the same source) was refused too.
+        assert!(quarantine.add_source_of(&source, "dead letter too large"));
+        let poison = quarantine.get(0, 1).unwrap();
+        assert!(poison.dead_letter_failed);
+        assert_eq!(poison.error, "too large");
+
+        let mut replay = runner(&quarantine);
+        let mut out = Vec::new();
+        let now = Instant::now();
+        for r in [record(0, b"a"), record(1, b"big"), record(2, b"b")] {
+            replay.handle(&r, now, &mut out).unwrap();
+        }
+        assert_eq!(out.len(), 2, "no output at all for the skipped record");
+        assert!(out.iter().all(|o| o.topic == "facts"));
+        assert_eq!(replay.uncommitted(), 3);
+    }
+
+    #[test]
+    fn the_quarantine_is_bounded() {
+        let quarantine = Quarantine::default();
+        for offset in 0..(MAX_QUARANTINED as i64 + 5) {
+            quarantine.add(0, offset, "x");
+        }
+        assert_eq!(quarantine.len(), MAX_QUARANTINED);
+        assert!(quarantine.get(0, 0).is_none(), "lowest offsets go first");
+        assert!(quarantine.get(0, MAX_QUARANTINED as i64 + 4).is_some());
+    }
 
     #[test]
     fn source_positions_parse_strictly() {

@@ -38,10 +38,7 @@ impl RunningService {
     pub async fn start(config: Config) -> Result<RunningService, PipelineError> {
         let (stop, stop_rx) = oneshot::channel::<bool>();
         let (addr_tx, addr_rx) = oneshot::channel();
-        let metrics = Arc::new(Metrics::new(
-            config.raw.metrics.per_agent,
-            config.raw.metrics.max_agents,
-        ));
+        let metrics = Arc::new(Metrics::for_config(&config));
         let m = metrics.clone();
         let handle = tokio::spawn(async move {
             run_with(
@@ -93,10 +90,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), PipelineError> {
-    let metrics = Arc::new(Metrics::new(
-        config.raw.metrics.per_agent,
-        config.raw.metrics.max_agents,
-    ));
+    let metrics = Arc::new(Metrics::for_config(&config));
     run_with(
         config,
         metrics,

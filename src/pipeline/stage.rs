@@ -25,7 +25,10 @@ use super::kafka::{
     changelog_topic, consumer_config, restore_consumer_config, stage_group_id, stage_input_topic,
     transactional_id, transactional_producer_config,
 };
-use super::protocol::{InRecord, Out, Restorer, StageLogic, StageRunner, Topology, WRITER_HEADER};
+use super::protocol::{
+    panic_message, InRecord, Out, Poisoned, Quarantine, Restorer, StageLogic, StageRunner,
+    Topology, SOURCE_HEADER, WRITER_HEADER,
+};
 use crate::config::{Config, StageName};
 use crate::kpi::tasks::ChangelogError;
 use crate::metrics::Metrics;
@@ -55,10 +58,32 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(1800);
 const RESTORE_STEP_RECORDS: usize = 2000;
 
 /// Counts failed deliveries, so a commit without transactions can tell
-/// whether everything it sent arrived.
+/// whether everything it sent arrived, and remembers which input records
+/// the refused ones came from.
 #[derive(Default)]
 pub struct DeliveryContext {
     failed: AtomicU64,
+    /// Source headers of outputs the broker refused for what they are,
+    /// with the error: their input records go to quarantine.
+    refused: Mutex<Vec<(Vec<u8>, String)>>,
+}
+
+/// Errors that a record causes by what it is (size, content), as opposed to
+/// the broker or the network failing: retrying the same record cannot help.
+fn is_record_refusal(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            MessageSizeTooLarge
+                | InvalidMessageSize
+                | InvalidMessage
+                | MessageBatchTooLarge
+                | InvalidRecord
+                | InvalidTimestamp
+                | BadMessage
+        )
+    )
 }
 
 impl ClientContext for DeliveryContext {}
@@ -67,14 +92,23 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            tracing::warn!(error = %e, "delivery failed");
+        if let Err((e, m)) = result {
+            tracing::warn!(error = %e, topic = m.topic(), "delivery failed");
             self.failed.fetch_add(1, Ordering::Relaxed);
+            if is_record_refusal(e) {
+                if let Some(source) = header(m, SOURCE_HEADER) {
+                    let error = format!("the broker refused an output to {}: {e}", m.topic());
+                    self.refused
+                        .lock()
+                        .expect("delivery context not poisoned")
+                        .push((source.to_vec(), error));
+                }
+            }
         }
     }
 }
 
-fn header<'a>(m: &'a BorrowedMessage<'_>, name: &str) -> Option<&'a [u8]> {
+fn header<'a, M: Message>(m: &'a M, name: &str) -> Option<&'a [u8]> {
     m.headers()
         .and_then(|h| h.iter().find(|h| h.key == name).and_then(|h| h.value))
 }
@@ -115,6 +149,8 @@ pub enum StageError {
     Topology(Box<super::PipelineError>),
     #[error("the stage panicked: {0}")]
     Panicked(String),
+    #[error("poison record quarantined: {0}")]
+    Poisoned(#[from] Poisoned),
     /// Set while the stage closes, so revoke callbacks commit nothing more.
     #[error("the stage is stopping")]
     Stopping,
@@ -147,6 +183,7 @@ struct Core<L: StageLogic> {
     out: Vec<Out>,
     /// Assigned partitions whose state is not restored yet (paused).
     restoring: Option<RestoreJob<L>>,
+    quarantine: Arc<Quarantine>,
 }
 
 impl<L: StageLogic> Core<L> {
@@ -195,7 +232,14 @@ impl<L: StageLogic> Core<L> {
                         record = r;
                         self.producer.poll(Duration::from_millis(20));
                     }
-                    Err((e, _)) => return Err(e),
+                    Err((e, _)) => {
+                        if is_record_refusal(&e) {
+                            let error =
+                                format!("the producer refused an output to {}: {e}", o.topic);
+                            self.quarantine.add_source_of(&o.headers, &error);
+                        }
+                        return Err(e);
+                    }
                 }
             }
             self.metrics
@@ -207,15 +251,32 @@ impl<L: StageLogic> Core<L> {
         Ok(())
     }
 
-    fn handle(&mut self, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
+    fn handle(&mut self, m: &BorrowedMessage<'_>) -> Result<(), StageError> {
         if !self.runner.owns(m.partition()) {
             // Not ours, or still restoring: the seek after the restore
             // fetches it again.
             return Ok(());
         }
         let record = owned(m, &self.input_topic);
-        self.runner.handle(&record, Instant::now(), &mut self.out);
-        self.send_out()
+        self.runner.handle(&record, Instant::now(), &mut self.out)?;
+        Ok(self.send_out()?)
+    }
+
+    /// Moves the input records of outputs the broker refused into
+    /// quarantine, so the replay after this failure skips them.
+    fn quarantine_refused(&self) {
+        let refused = std::mem::take(
+            &mut *self
+                .producer
+                .context()
+                .refused
+                .lock()
+                .expect("delivery context not poisoned"),
+        );
+        for (source, error) in refused {
+            let headers = [(SOURCE_HEADER.to_string(), Some(source))];
+            self.quarantine.add_source_of(&headers, &error);
+        }
     }
 
     fn commit_due(&self) -> bool {
@@ -291,6 +352,7 @@ impl<L: StageLogic> Core<L> {
     fn flush_all(&mut self) -> Result<(), KafkaError> {
         self.producer.flush(TXN_TIMEOUT)?;
         if self.producer.context().failed.swap(0, Ordering::Relaxed) > 0 {
+            self.quarantine_refused();
             return Err(KafkaError::Global(RDKafkaErrorCode::InvalidRecord));
         }
         Ok(())
@@ -298,6 +360,7 @@ impl<L: StageLogic> Core<L> {
 
     /// Aborts what is open, after a failure (the stage then starts over).
     fn abort(&mut self) {
+        self.quarantine_refused();
         if self.in_transaction {
             self.in_transaction = false;
             self.metrics
@@ -633,6 +696,8 @@ pub fn spawn<L: StageLogic>(
     let ready = Arc::new(AtomicBool::new(false));
     let r = ready.clone();
     let stage = make_logic().name();
+    // Outlives the incarnations: a record that made one fail is skipped by the next.
+    let quarantine = Arc::new(Quarantine::default());
     let thread = std::thread::Builder::new()
         .name(format!("stage-{}", stage.as_str()))
         .spawn(move || {
@@ -648,19 +713,15 @@ pub fn spawn<L: StageLogic>(
                         &config,
                         &metrics,
                         &instance_id,
-                        &stop,
-                        &crash,
-                        &r,
+                        Supervision {
+                            stop: &stop,
+                            crash: &crash,
+                            ready: &r,
+                            quarantine: &quarantine,
+                        },
                     )
                 }))
-                .unwrap_or_else(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Err(StageError::Panicked(message))
-                });
+                .unwrap_or_else(|panic| Err(StageError::Panicked(panic_message(&*panic))));
                 r.store(false, Ordering::Relaxed);
                 metrics
                     .stage_ready
@@ -722,15 +783,27 @@ fn watermark_topology(config: &Config, stage: StageName) -> Result<Topology, Sta
     })
 }
 
+/// What one incarnation of a stage shares with the thread that restarts it.
+struct Supervision<'a> {
+    stop: &'a AtomicBool,
+    crash: &'a AtomicBool,
+    ready: &'a AtomicBool,
+    quarantine: &'a Arc<Quarantine>,
+}
+
 fn run_once<L: StageLogic>(
     logic: L,
     config: &Arc<Config>,
     metrics: &Arc<Metrics>,
     instance_id: &str,
-    stop: &AtomicBool,
-    crash: &AtomicBool,
-    ready: &AtomicBool,
+    supervision: Supervision<'_>,
 ) -> Result<(), StageError> {
+    let Supervision {
+        stop,
+        crash,
+        ready,
+        quarantine,
+    } = supervision;
     let name = logic.name();
     let stage = name.as_str();
     let input_topic = stage_input_topic(config, name);
@@ -760,7 +833,8 @@ fn run_once<L: StageLogic>(
     let topology = watermark_topology(config, name)?;
     let changelog = changelog_topic(config, name);
     let core = Arc::new(Mutex::new(Core {
-        runner: StageRunner::new(logic, metrics.clone(), changelog.clone(), writer, topology),
+        runner: StageRunner::new(logic, metrics.clone(), changelog.clone(), writer, topology)
+            .with_quarantine(quarantine.clone()),
         config: config.clone(),
         metrics: metrics.clone(),
         stage,
@@ -774,6 +848,7 @@ fn run_once<L: StageLogic>(
         joined: false,
         out: Vec::new(),
         restoring: None,
+        quarantine: quarantine.clone(),
     }));
     let mut cc = consumer_config(config);
     cc.set("group.id", stage_group_id(config, name))
@@ -818,7 +893,7 @@ fn run_once<L: StageLogic>(
             break Err(e);
         }
         let step = match polled {
-            Some(Ok(m)) => c.handle(&m).map_err(StageError::from),
+            Some(Ok(m)) => c.handle(&m),
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 c.runner.reached_end(p);
                 Ok(())

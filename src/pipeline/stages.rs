@@ -100,6 +100,30 @@ fn dead_letter(
     error: &str,
     out: &mut Vec<Out>,
 ) {
+    dead_letter_with(config, metrics, m, reason, error, false, out);
+}
+
+/// A quarantined record (see `protocol::Quarantine`): always by reference,
+/// because copying it may be what failed.
+fn dead_letter_poison(
+    config: &Config,
+    metrics: &Metrics,
+    m: &InRecord,
+    error: &str,
+    out: &mut Vec<Out>,
+) {
+    dead_letter_with(config, metrics, m, "poison", error, true, out);
+}
+
+fn dead_letter_with(
+    config: &Config,
+    metrics: &Metrics,
+    m: &InRecord,
+    reason: &str,
+    error: &str,
+    force_reference: bool,
+    out: &mut Vec<Out>,
+) {
     tracing::warn!(
         reason,
         topic = &*m.topic,
@@ -139,7 +163,7 @@ fn dead_letter(
         omitted.push(("source_headers_omitted", headers.len().to_string()));
         headers.clear();
     }
-    let by_reference = size > MAX_DEAD_LETTER_BYTES;
+    let by_reference = force_reference || size > MAX_DEAD_LETTER_BYTES;
     if by_reference {
         use sha2::Digest;
         let mut hash = sha2::Sha256::new();
@@ -273,6 +297,10 @@ impl StageLogic for AssembleLogic {
         }
     }
 
+    fn dead_letter_poison(&mut self, m: &InRecord, error: &str, out: &mut Vec<Out>) {
+        dead_letter_poison(&self.config, &self.metrics, m, error, out);
+    }
+
     fn stream_time(task: &AssembleTask) -> Option<Timestamp> {
         task.stream_time()
     }
@@ -374,6 +402,10 @@ impl StageLogic for RepeatsLogic {
                 });
             }
         }
+    }
+
+    fn dead_letter_poison(&mut self, m: &InRecord, error: &str, out: &mut Vec<Out>) {
+        dead_letter_poison(&self.config, &self.metrics, m, error, out);
     }
 
     fn stream_time(task: &RepeatTask) -> Option<Timestamp> {
@@ -496,6 +528,10 @@ impl StageLogic for AggregateLogic {
         task.apply(&self.config.engine, ts, route, &fact, &mut self.counters);
         let ingest = ingest_ms(m);
         self.oldest_ingest_ms = Some(self.oldest_ingest_ms.map_or(ingest, |o| o.min(ingest)));
+    }
+
+    fn dead_letter_poison(&mut self, m: &InRecord, error: &str, out: &mut Vec<Out>) {
+        dead_letter_poison(&self.config, &self.metrics, m, error, out);
     }
 
     fn stream_time(task: &AggregateTask) -> Option<Timestamp> {
