@@ -219,6 +219,26 @@ fn required(v: Option<String>, field: &'static str) -> Result<String, DecodeErro
     }
 }
 
+/// A required value from a fixed set (`channel`, `type`, `party`,
+/// `disposition`) or a time: an over-long one is not an id but a value
+/// outside the set, reported with its first characters only.
+fn required_value(v: Option<String>, field: &'static str) -> Result<String, DecodeError> {
+    match v {
+        Some(s) if s.len() > MAX_ID_BYTES => {
+            let mut end = 32;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let value = format!("{}… ({} bytes)", &s[..end], s.len());
+            if field == "ts" {
+                return Err(DecodeError::BadTimestamp { field });
+            }
+            Err(DecodeError::UnknownValue { field, value })
+        }
+        other => required(other, field),
+    }
+}
+
 /// A required agent id. It becomes a segment of `/`-separated aggregate and
 /// alert keys (`agent/{agent_id}/{channel}/…`) and a metric label, so a `/`
 /// would make two agents' keys collide or misparse, and a control character
@@ -251,13 +271,13 @@ fn optional_ts(v: Option<String>, field: &'static str) -> Result<Option<Timestam
 fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
     let event_id = required(raw.event_id, "event_id")?;
     let contact_id = required(raw.contact_id, "contact_id")?;
-    let channel_name = required(raw.channel, "channel")?;
+    let channel_name = required_value(raw.channel, "channel")?;
     let channel = Channel::parse(&channel_name).ok_or(DecodeError::UnknownValue {
         field: "channel",
         value: channel_name,
     })?;
-    let type_name = required(raw.kind, "type")?;
-    let ts = parse_ts(&required(raw.ts, "ts")?, "ts")?;
+    let type_name = required_value(raw.kind, "type")?;
+    let ts = parse_ts(&required_value(raw.ts, "ts")?, "ts")?;
     let kind = match type_name.as_str() {
         "contact_started" => EventKind::ContactStarted {
             customer_id: required(raw.customer_id, "customer_id")?,
@@ -271,7 +291,7 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
             agent_id: agent_id(raw.agent_id, "agent_id")?,
         },
         "message" => {
-            let party_name = required(raw.party, "party")?;
+            let party_name = required_value(raw.party, "party")?;
             let party = match party_name.as_str() {
                 "customer" => Party::Customer,
                 "agent" => Party::Agent,
@@ -300,7 +320,7 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
             from_agent_id: agent_id(raw.from_agent_id, "from_agent_id")?,
         },
         "contact_ended" => {
-            let name = required(raw.disposition, "disposition")?;
+            let name = required_value(raw.disposition, "disposition")?;
             let disposition = Disposition::parse(&name).ok_or(DecodeError::UnknownValue {
                 field: "disposition",
                 value: name,
@@ -483,6 +503,36 @@ mod tests {
             let err = json(input).expect_err(name);
             assert_eq!(err.reason(), reason, "{name}: {err}");
             assert!(DecodeError::REASONS.contains(&err.reason()));
+        }
+    }
+
+    #[test]
+    fn an_over_long_value_is_an_unknown_value_not_an_id() {
+        let long = "p".repeat(600_000);
+        for (field, reason) in [
+            ("party", "unknown_party"),
+            ("channel", "unknown_channel"),
+            ("type", "unknown_type"),
+            ("ts", "bad_timestamp"),
+        ] {
+            let mut v: serde_json::Value = serde_json::from_str(
+                r#"{"event_id":"e","contact_id":"c","channel":"chat","type":"message","ts":"2026-11-22T09:00:00Z","party":"agent","agent_id":"a3","text":"x"}"#,
+            )
+            .unwrap();
+            v[field] = serde_json::Value::String(long.clone());
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let err = decode_event(
+                Some(&bytes),
+                Some("application/json"),
+                PayloadFormat::Auto,
+                1 << 20,
+            )
+            .unwrap_err();
+            assert_eq!(err.reason(), reason, "{field}");
+            assert!(
+                err.to_string().len() < 200,
+                "{field}: the message quotes a bounded part"
+            );
         }
     }
 
