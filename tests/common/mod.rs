@@ -736,6 +736,27 @@ pub async fn settled(
     std::collections::BTreeMap<naive::Key, naive::Naive>,
     std::collections::BTreeMap<String, serde_json::Value>,
 ) {
+    settled_on(config, broker, want, |_| true, timeout).await
+}
+
+/// [`settled`] over the keys `keep` selects (in both `want` and what is
+/// published).
+pub async fn settled_on(
+    config: &Config,
+    broker: &Broker,
+    want: &std::collections::BTreeMap<naive::Key, naive::Naive>,
+    keep: impl Fn(&naive::Key) -> bool,
+    timeout: Duration,
+) -> (
+    std::collections::BTreeMap<naive::Key, naive::Naive>,
+    std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    let want: std::collections::BTreeMap<naive::Key, naive::Naive> = want
+        .iter()
+        .filter(|(k, _)| keep(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let want = &want;
     let deadline = Instant::now() + timeout;
     loop {
         let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
@@ -748,6 +769,7 @@ pub async fn settled(
         let got: std::collections::BTreeMap<naive::Key, naive::Naive> = published
             .values()
             .map(|v| naive::published_counts(config, v))
+            .filter(|(k, _)| keep(k))
             .collect();
         if &got == want || Instant::now() > deadline {
             return (got, published);
@@ -763,4 +785,35 @@ pub async fn read_topic(brokers: String, topic: String, partitions: i32) -> Vec<
     })
     .await
     .unwrap()
+}
+
+/// Per partition of the input topic, the offset the assemble stage's group
+/// committed (the next to read). Compared with the number of records
+/// produced, not with the broker's high watermark, which the local broker
+/// does not always report exactly after large batches.
+pub fn input_committed(config: &Config, brokers: &str) -> Vec<i64> {
+    use contact_kpi::config::StageName;
+    let topic = &config.raw.topics.input;
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            contact_kpi::pipeline::kafka::stage_group_id(config, StageName::Assemble),
+        )
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..config.raw.kafka.topic_partitions {
+        tpl.add_partition(topic, p);
+    }
+    let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+    (0..config.raw.kafka.topic_partitions)
+        .map(
+            |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => 0,
+            },
+        )
+        .collect()
 }
