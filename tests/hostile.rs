@@ -634,3 +634,32 @@ async fn a_customer_with_40000_contacts_counts_exactly() {
     );
     r.stop().await;
 }
+
+/// 100,000 contacts that start and never end: held open (bounded by the
+/// idle timeout, see `state_size.rs` for the bytes each costs), the valid
+/// traffic unchanged, the input committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_contacts_that_never_end_leave_the_rest_alone() {
+    let hostile = (0..100_000i64)
+        .map(|i| {
+            Hostile::Event(event(
+                format!("n-{i}"),
+                &format!("c-never-{i}"),
+                Channel::Chat,
+                i * 20,
+                started(&format!("k-never-{}", i % 10_000)),
+            ))
+        })
+        .collect();
+    let r = run("never", &[], 1_500, hostile).await;
+    r.valid_agents_unchanged().await;
+    r.input_committed_to_the_end().await;
+    let open = r.service.metrics.open_contacts.get();
+    assert!(
+        open >= 100_000,
+        "the never-ending contacts are open: {open}"
+    );
+    assert!(r.dead_letters().await.is_empty());
+    assert_eq!(r.restarts(), 0);
+    r.stop().await;
+}
