@@ -22,6 +22,37 @@ pub enum ConfigError {
     Invalid { key: String, message: String },
 }
 
+/// `CONTACT_KPI__…_FILE=/path` sets the setting named without `_FILE` to
+/// the file's content (one trailing newline removed): how container
+/// platforms hand over secrets such as `kafka.properties."sasl.password"`
+/// without putting them in the environment. Errors name the variable and
+/// the path, never the content.
+fn secrets_from_files(
+    env: std::collections::HashMap<String, String>,
+) -> Result<std::collections::HashMap<String, String>, ConfigError> {
+    let mut out = std::collections::HashMap::new();
+    for (key, value) in &env {
+        let Some(target) = key.strip_suffix("_FILE") else {
+            out.entry(key.clone()).or_insert_with(|| value.clone());
+            continue;
+        };
+        if env.contains_key(target) {
+            return Err(invalid(
+                key,
+                format!("both {target} and {key} are set; set one"),
+            ));
+        }
+        let content = std::fs::read_to_string(value)
+            .map_err(|e| invalid(key, format!("cannot read the file `{value}`: {e}")))?;
+        let content = content
+            .strip_suffix('\n')
+            .map(|c| c.strip_suffix('\r').unwrap_or(c))
+            .unwrap_or(&content);
+        out.insert(target.to_string(), content.to_string());
+    }
+    Ok(out)
+}
+
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
@@ -291,10 +322,11 @@ impl Config {
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
-        let env: std::collections::HashMap<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("CONTACT_KPI__"))
-            .collect();
+        let env = secrets_from_files(
+            env.into_iter()
+                .filter(|(k, _)| k.starts_with("CONTACT_KPI__"))
+                .collect(),
+        )?;
         builder = builder.add_source(
             config::Environment::with_prefix("CONTACT_KPI")
                 .prefix_separator("__")
@@ -650,6 +682,50 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_errors_never_show_them() {
+        let dir = std::env::temp_dir().join(format!("ckpi-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("password");
+        std::fs::write(&file, "s3cr3t-from-file\n").unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let c = Config::load_with_env(
+            None,
+            env(&[("CONTACT_KPI__KAFKA__PROPERTIES__SASL.PASSWORD_FILE", &path)]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.kafka_properties.get("sasl.password").map(String::as_str),
+            Some("s3cr3t-from-file"),
+            "read, with the trailing newline removed"
+        );
+        let both = Config::load_with_env(
+            None,
+            env(&[
+                ("CONTACT_KPI__KAFKA__PROPERTIES__SASL.PASSWORD_FILE", &path),
+                ("CONTACT_KPI__KAFKA__PROPERTIES__SASL.PASSWORD", "x"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(both.contains("set one"), "{both}");
+        let missing = Config::load_with_env(
+            None,
+            env(&[(
+                "CONTACT_KPI__KAFKA__PROPERTIES__SASL.PASSWORD_FILE",
+                "/nonexistent/secret",
+            )]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.contains("CONTACT_KPI__KAFKA__PROPERTIES__SASL.PASSWORD_FILE")
+                && missing.contains("/nonexistent/secret"),
+            "{missing}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

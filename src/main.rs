@@ -57,6 +57,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Exit 0 when the running service answers 200 on `path` (the
+    /// container health check; needs no curl in the image). The port is
+    /// the configured `http.listen`, asked on the loopback address.
+    Healthcheck {
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Judge one contact from stdin (contract JSON lines or an agent:/customer: transcript).
     Score {
         /// Language of the contact (default: from the events, else detected).
@@ -94,6 +103,31 @@ async fn ctrl_c_or_sigterm() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The status code of `GET path` on `addr` (HTTP/1.1, 3 s timeouts).
+fn http_status(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<u16> {
+    use std::io::Write;
+    let timeout = std::time::Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head)?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| {
+            format!(
+                "not an HTTP answer: {:?}",
+                line.lines().next().unwrap_or("")
+            )
+        })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -147,6 +181,16 @@ fn main() -> anyhow::Result<()> {
                 let n = n?;
                 eprintln!("published {n} events to {}", config.raw.topics.input);
             }
+        }
+        Command::Healthcheck { path, config } => {
+            let config = Config::load(config.as_deref()).context("failed to load configuration")?;
+            let mut addr = config.http_listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let status = http_status(addr, &path)
+                .with_context(|| format!("no answer from http://{addr}{path}"))?;
+            anyhow::ensure!(status == 200, "http://{addr}{path} answered {status}");
         }
         Command::Score {
             language,
