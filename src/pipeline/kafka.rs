@@ -7,7 +7,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, FromClientConfig};
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
-use rdkafka::producer::BaseProducer;
+use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
@@ -240,6 +240,60 @@ fn refusal(config: &Config, client: &str, e: &KafkaError) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Remembers the first error that retrying cannot fix: TLS verification or
+/// authentication with the brokers.
+#[derive(Default)]
+struct ConnectionCheck {
+    fatal: std::sync::Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for ConnectionCheck {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        let advice = match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::SSL) => {
+                "TLS with the brokers failed; check `kafka.properties.\"security.protocol\"` and \
+                 `kafka.properties.\"ssl.ca.location\"` (the CA that signed the brokers' certificates)"
+            }
+            Some(RDKafkaErrorCode::Authentication) => {
+                "the brokers refused the credentials; check `kafka.properties.\"sasl.mechanism\"`, \
+                 `kafka.properties.\"sasl.username\"` and `kafka.properties.\"sasl.password\"`"
+            }
+            _ => {
+                tracing::debug!(error = %error, reason, "broker connection check");
+                return;
+            }
+        };
+        // librdkafka's reason names the broker and the TLS or SASL cause,
+        // never the credentials.
+        let mut fatal = self.fatal.lock().expect("not poisoned");
+        fatal.get_or_insert_with(|| format!("{advice}: {reason}"));
+    }
+}
+
+/// Connects to the brokers once. A TLS verification or authentication
+/// failure is a [`PipelineError::Connection`] naming the settings to check
+/// (retrying cannot fix it); other failures (brokers not up yet) are
+/// ordinary, retryable errors.
+pub fn check_brokers(config: &Config) -> Result<(), PipelineError> {
+    let client: BaseProducer<ConnectionCheck> = base_config(config)
+        .create_with_context(ConnectionCheck::default())
+        .map_err(PipelineError::Kafka)?;
+    let result = client
+        .client()
+        .fetch_metadata(None, Duration::from_secs(10));
+    // Errors arrive as events: serve them, so the context sees them.
+    client.poll(Duration::from_millis(100));
+    if let Some(message) = client.context().fatal.lock().expect("not poisoned").take() {
+        return Err(PipelineError::Connection(message));
+    }
+    result.map(|_| ()).map_err(PipelineError::Kafka)
+}
+
+impl rdkafka::producer::ProducerContext for ConnectionCheck {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &rdkafka::producer::DeliveryResult<'_>, _: ()) {}
 }
 
 /// Creates the input, output, dead-letter and internal topics when missing,

@@ -35,4 +35,8 @@ pub enum PipelineError {
     Http(#[from] std::io::Error),
     #[error("lexicons: {0}")]
     Lexicon(#[from] crate::empathy::LexiconError),
+    /// The brokers refused this instance for good (TLS verification,
+    /// authentication): a configuration error, so the service stops.
+    #[error("{0}")]
+    Connection(String),
 }

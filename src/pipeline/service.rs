@@ -182,6 +182,30 @@ async fn run_stages(
     let instance = instance_id(&config)?;
     let config = Arc::new(config);
     tokio::pin!(shutdown);
+    // Misconfigured TLS or credentials stop the service with a message
+    // naming the settings; brokers that are not up yet are waited for.
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let c = config.clone();
+        match tokio::task::spawn_blocking(move || super::kafka::check_brokers(&c))
+            .await
+            .expect("the broker check does not panic")
+        {
+            Ok(()) => break,
+            Err(e @ PipelineError::Connection(_)) => {
+                tracing::error!(error = %e, "cannot connect to the brokers");
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?delay, "brokers not reachable yet; retrying");
+                tokio::select! {
+                    _ = &mut shutdown => return Ok(()),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
     if config.raw.kafka.create_topics {
         let mut delay = Duration::from_millis(200);
         loop {

@@ -43,7 +43,20 @@ pub struct Broker {
 /// Starts Tansu on `127.0.0.1:port` in `dir` (its log appended to
 /// `dir/tansu.log`) and waits until the port accepts connections.
 fn spawn_tansu(dir: &std::path::Path, port: u16, storage: &str) -> Child {
+    spawn_tansu_with(dir, port, port, storage, &[])
+}
+
+/// [`spawn_tansu`] advertising `advertised_port` to clients (a TLS
+/// terminator in front of it), with `extra` broker arguments.
+pub fn spawn_tansu_with(
+    dir: &std::path::Path,
+    port: u16,
+    advertised_port: u16,
+    storage: &str,
+    extra: &[&str],
+) -> Child {
     let url = format!("tcp://127.0.0.1:{port}");
+    let advertised = format!("tcp://127.0.0.1:{advertised_port}");
     let log = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -60,10 +73,11 @@ fn spawn_tansu(dir: &std::path::Path, port: u16, storage: &str) -> Child {
             "--listener-url",
             &url,
             "--advertised-listener-url",
-            &url,
+            &advertised,
             "--storage-engine",
             storage,
         ])
+        .args(extra)
         .current_dir(dir)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -78,6 +92,11 @@ fn spawn_tansu(dir: &std::path::Path, port: u16, storage: &str) -> Child {
 }
 
 impl Broker {
+    /// A broker started by the caller, reached by clients on `port`.
+    pub fn from_parts(port: u16, child: Child, dir: PathBuf) -> Broker {
+        Broker { port, child, dir }
+    }
+
     pub fn start() -> Broker {
         Self::start_with("memory://tansu/")
     }
@@ -400,7 +419,22 @@ pub async fn produce_events(p: &FutureProducer, topic: &str, events: &[ContactEv
 /// Everything in `topic` (all partitions, from the beginning) that arrives
 /// before `quiet` passes without a new record.
 pub fn read_all(brokers: &str, topic: &str, partitions: i32, quiet: Duration) -> Vec<OwnedMessage> {
-    let c: BaseConsumer = ClientConfig::new()
+    read_all_with(brokers, &[], topic, partitions, quiet)
+}
+
+/// [`read_all`] with extra client properties (TLS, SASL).
+pub fn read_all_with(
+    brokers: &str,
+    properties: &[(String, String)],
+    topic: &str,
+    partitions: i32,
+    quiet: Duration,
+) -> Vec<OwnedMessage> {
+    let mut cc = ClientConfig::new();
+    for (k, v) in properties {
+        cc.set(k, v);
+    }
+    let c: BaseConsumer = cc
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("reader-{}", rand_suffix()))
         .set("enable.auto.commit", "false")
@@ -761,8 +795,22 @@ pub async fn settled_on(
     loop {
         let (b, t) = (broker.brokers(), config.raw.topics.aggregates.clone());
         let partitions = config.raw.kafka.topic_partitions;
+        let properties: Vec<(String, String)> = config
+            .kafka_properties
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("ssl.") || k.starts_with("sasl.") || *k == "security.protocol"
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let published = tokio::task::spawn_blocking(move || {
-            last_per_key(&read_all(&b, &t, partitions, Duration::from_millis(1500)))
+            last_per_key(&read_all_with(
+                &b,
+                &properties,
+                &t,
+                partitions,
+                Duration::from_millis(1500),
+            ))
         })
         .await
         .unwrap();
