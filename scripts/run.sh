@@ -16,8 +16,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 export CONTACT_KPI__PIPELINE__STATE_DIR=${CONTACT_KPI__PIPELINE__STATE_DIR:-data/state}
-# Tansu never aborts the transaction of a producer that died (no transaction
-# timeout), so the demo runs the pipeline without transactions. Production
+# The demo broker keeps its data in sqlite, and Tansu's sqlite engine neither
+# aborts the transaction of a producer that died nor lists aborted records to
+# read_committed readers (tools/tansu/ fixes that for the in-memory engine the
+# tests use), so the demo runs the pipeline without transactions. Production
 # brokers keep the default (true).
 export CONTACT_KPI__PIPELINE__TRANSACTIONS=${CONTACT_KPI__PIPELINE__TRANSACTIONS:-false}
 # A compact demo: 1h windows close every simulated hour (one wall minute at 60x).

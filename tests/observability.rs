@@ -423,7 +423,8 @@ fn every_dashboard_and_rule_expression_returns_data() {
             .envs(env.iter().cloned())
             .env("CONTACT_KPI__HTTP__LISTEN", service_addr.to_string())
             .env("CONTACT_KPI__PIPELINE__STATE_DIR", tmp.0.join("state"))
-            // As in the other broker tests (see tests/common).
+            // The non-transactional mode, which `make run` uses too (the
+            // other broker tests run the production default, transactions).
             .env("CONTACT_KPI__PIPELINE__TRANSACTIONS", "false")
             .env(
                 "CONTACT_KPI__KAFKA__PROPERTIES__MAX.POLL.INTERVAL.MS",

@@ -233,7 +233,7 @@ async fn tls_with_the_right_ca_is_exact_and_a_wrong_ca_is_a_clear_error() {
     let dir = temp_dir("tls");
     let certs = Certs::make(&dir);
     let (plain, tls) = (free_port(), free_port());
-    let child = spawn_tansu_with(&dir, plain, tls, "memory://tansu/", &[]);
+    let child = spawn_tansu_with(&dir, plain, tls, MEMORY_STORAGE, &[]);
     let broker = Broker::from_parts(tls, child, dir.clone());
     let _terminator = stunnel(&dir, &certs, tls, plain);
 

@@ -91,14 +91,20 @@ pub fn spawn_tansu_with(
     child
 }
 
+/// The in-memory storage engine, maintained every second.
+pub const MEMORY_STORAGE: &str = "memory://tansu/?maintenance_interval=1s";
+
 impl Broker {
     /// A broker started by the caller, reached by clients on `port`.
     pub fn from_parts(port: u16, child: Child, dir: PathBuf) -> Broker {
         Broker { port, child, dir }
     }
 
+    /// In memory, with the broker's maintenance (where it aborts
+    /// transactions older than their timeout) every second instead of
+    /// every ten minutes.
     pub fn start() -> Broker {
-        Self::start_with("memory://tansu/")
+        Self::start_with(MEMORY_STORAGE)
     }
 
     pub fn start_with(storage: &str) -> Broker {
@@ -308,15 +314,14 @@ pub fn test_env_for(brokers: &str, name: &str, extra: &[(&str, &str)]) -> Vec<(S
             state.to_string_lossy().into_owned(),
         ),
         ("CONTACT_KPI__HTTP__LISTEN".into(), "127.0.0.1:0".into()),
-        // Without Kafka transactions by default: exactness then rests on the
-        // changelog markers and source de-duplication (what these tests
-        // check). Tansu never aborts a transaction whose producer died
-        // (no transaction timeout), so a killed instance that never returns
-        // would block read_committed readers. CKPI_TEST_TRANSACTIONS=true
-        // runs the suite with transactions (see tools/tansu/README.md).
+        // Kafka transactions on, the production default (the local broker
+        // aborts a dead producer's transaction at its timeout and read
+        // committed fetches skip aborted records; see tools/tansu/).
+        // CKPI_TEST_TRANSACTIONS=false runs the suite without them; some
+        // tests also run the non-transactional mode explicitly.
         (
             "CONTACT_KPI__PIPELINE__TRANSACTIONS".into(),
-            std::env::var("CKPI_TEST_TRANSACTIONS").unwrap_or_else(|_| "false".into()),
+            std::env::var("CKPI_TEST_TRANSACTIONS").unwrap_or_else(|_| "true".into()),
         ),
         // Tansu joins a group after the rebalance timeout (= max.poll.interval.ms).
         (
