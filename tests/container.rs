@@ -150,7 +150,7 @@ async fn the_binary_runs_as_the_image_runs_it() {
 
     // Only the image's environment, with the volume and the port mapped
     // here, plus what an operator passes: the brokers, this test's topics
-    // and group, the local broker's settings (no transactions, its group
+    // and group, the test settings (transactions as in production, group
     // timings), JSON output to read the aggregates, a secret as a file.
     let broker = Broker::start();
     let config = test_config(&broker, "image", &[]);
