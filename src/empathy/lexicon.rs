@@ -143,6 +143,11 @@ struct LexiconFile {
     modifiers: ModifiersFile,
     #[serde(default)]
     spelling: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Word classes: a phrase naming `{class}` stands for one phrase per
+    /// word of the class ("that sounds {negative}"), so constructions are
+    /// written once and the words come from open lexicons (see README).
+    #[serde(default)]
+    classes: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(rename = "group")]
     groups: Vec<GroupFile>,
 }
@@ -190,8 +195,10 @@ pub(crate) struct Lexicon {
     /// back to the form found here.
     pub vocabulary: WordSet,
     pub patterns: Vec<Pattern>,
-    /// Token length of each automaton part.
-    pub part_len: Vec<usize>,
+    /// For each automaton string: its logical part (a class's words share
+    /// their class's part) and its length in tokens.
+    pub ac_part: Vec<usize>,
+    pub ac_len: Vec<usize>,
     /// For each automaton part: (pattern id, position of the part in it).
     pub part_patterns: Vec<Vec<(usize, usize)>>,
     /// For each automaton part: whether a gapped (multi-part) pattern uses it.
@@ -230,6 +237,12 @@ fn err_at<T>(source: &str, span: std::ops::Range<usize>, message: String) -> Res
         line: Some(line_of(source, span.start)),
         message,
     })
+}
+
+/// A part of a phrase between gaps: words, or a slot for any word of a class.
+enum PartSpec {
+    Words(Vec<String>),
+    Class(String),
 }
 
 /// Tokens of a lexicon entry, without the spelling map (used for modifiers).
@@ -371,7 +384,8 @@ impl Lexicon {
             spelling,
             vocabulary: WordSet::default(),
             patterns: Vec::new(),
-            part_len: Vec::new(),
+            ac_part: Vec::new(),
+            ac_len: Vec::new(),
             part_patterns: Vec::new(),
             part_in_gapped: Vec::new(),
             personalisation_weight: None,
@@ -382,8 +396,13 @@ impl Lexicon {
             })?,
         };
 
+        // Logical parts (a phrase's words between gaps, or a class slot) and
+        // the automaton's strings: a class's part has one string per word.
         let mut part_ids: HashMap<String, usize> = HashMap::new();
-        let mut part_strings: Vec<String> = Vec::new();
+        let mut class_parts: HashMap<String, usize> = HashMap::new();
+        let mut ac_strings: Vec<String> = Vec::new();
+        let mut ac_part: Vec<usize> = Vec::new();
+        let mut ac_len: Vec<usize> = Vec::new();
         let mut seen: HashSet<(Category, String)> = HashSet::new();
         for group in &file.groups {
             let category =
@@ -428,24 +447,58 @@ impl Lexicon {
                 );
             }
             for phrase in &group.phrases {
-                let raw = phrase.get_ref();
-                let mut parts = Vec::new();
+                let (raw, span) = (phrase.get_ref(), phrase.span());
+                // Parts between gaps; a class slot is a part of its own.
+                let mut parts: Vec<PartSpec> = Vec::new();
                 for piece in raw.split("...") {
-                    let toks = normalize::phrase_tokens(piece, &lex);
-                    if toks.is_empty() {
-                        return err_at(source, phrase.span(), format!("phrase {raw:?} has an empty part (a gap `...` must sit between words)"));
+                    let before = parts.len();
+                    let mut rest = piece;
+                    while let Some(open) = rest.find('{') {
+                        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                            return err_at(
+                                source,
+                                span,
+                                format!("phrase {raw:?} has an unclosed {{"),
+                            );
+                        };
+                        let toks = normalize::phrase_tokens(&rest[..open], &lex);
+                        if !toks.is_empty() {
+                            parts.push(PartSpec::Words(toks));
+                        }
+                        let name = rest[open + 1..close].trim();
+                        if !file.classes.contains_key(name) {
+                            return err_at(
+                                source,
+                                span,
+                                format!(
+                                    "phrase {raw:?} names an unknown class {{{name}}} (known: {})",
+                                    file.classes.keys().cloned().collect::<Vec<_>>().join(", ")
+                                ),
+                            );
+                        }
+                        parts.push(PartSpec::Class(name.to_string()));
+                        rest = &rest[close + 1..];
                     }
-                    parts.push(toks);
+                    let toks = normalize::phrase_tokens(rest, &lex);
+                    if !toks.is_empty() {
+                        parts.push(PartSpec::Words(toks));
+                    }
+                    if parts.len() == before {
+                        return err_at(source, span, format!("phrase {raw:?} has an empty part (a gap `...` must sit between words)"));
+                    }
                 }
                 let key = parts
                     .iter()
-                    .map(|p| p.join(" "))
+                    .map(|p| match p {
+                        PartSpec::Words(toks) => toks.join(" "),
+                        PartSpec::Class(name) => format!("{{{name}}}"),
+                    })
                     .collect::<Vec<_>>()
                     .join(" ... ");
                 if !seen.insert((category, key.clone())) {
                     return err_at(
                         source,
-                        phrase.span(),
+                        span,
                         format!(
                             "phrase {raw:?} appears twice in category {}",
                             category.name()
@@ -454,15 +507,50 @@ impl Lexicon {
                 }
                 let pattern_id = lex.patterns.len();
                 let mut ids = Vec::new();
-                for (pos, toks) in parts.iter().enumerate() {
-                    lex.vocabulary.extend(toks.iter().cloned());
-                    let s = format!(" {} ", toks.join(" "));
-                    let id = *part_ids.entry(s.clone()).or_insert_with(|| {
-                        part_strings.push(s);
-                        lex.part_len.push(toks.len());
-                        lex.part_patterns.push(Vec::new());
-                        part_strings.len() - 1
-                    });
+                for (pos, spec) in parts.iter().enumerate() {
+                    let id = match spec {
+                        PartSpec::Words(toks) => {
+                            lex.vocabulary.extend(toks.iter().cloned());
+                            let s = format!(" {} ", toks.join(" "));
+                            *part_ids.entry(s.clone()).or_insert_with(|| {
+                                lex.part_patterns.push(Vec::new());
+                                ac_strings.push(s);
+                                ac_part.push(lex.part_patterns.len() - 1);
+                                ac_len.push(toks.len());
+                                lex.part_patterns.len() - 1
+                            })
+                        }
+                        PartSpec::Class(name) => {
+                            if let Some(&id) = class_parts.get(name) {
+                                id
+                            } else {
+                                // One logical part; each of its words is
+                                // its own string in the automaton.
+                                lex.part_patterns.push(Vec::new());
+                                let id = lex.part_patterns.len() - 1;
+                                class_parts.insert(name.clone(), id);
+                                let mut words_seen = HashSet::new();
+                                for word in &file.classes[name] {
+                                    let toks = normalize::phrase_tokens(word.get_ref(), &lex);
+                                    if toks.is_empty() {
+                                        return err_at(
+                                            source,
+                                            word.span(),
+                                            format!("class {name} has an empty word"),
+                                        );
+                                    }
+                                    let s = format!(" {} ", toks.join(" "));
+                                    if words_seen.insert(s.clone()) {
+                                        lex.vocabulary.extend(toks.iter().cloned());
+                                        ac_strings.push(s);
+                                        ac_part.push(id);
+                                        ac_len.push(toks.len());
+                                    }
+                                }
+                                id
+                            }
+                        }
+                    };
                     lex.part_patterns[id].push((pattern_id, pos));
                     ids.push(id);
                 }
@@ -493,11 +581,13 @@ impl Lexicon {
             .map(|p| p.weight);
         lex.automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
-            .build(&part_strings)
+            .build(&ac_strings)
             .map_err(|e| ParseError {
                 line: None,
                 message: format!("cannot compile phrases: {e}"),
             })?;
+        lex.ac_part = ac_part;
+        lex.ac_len = ac_len;
         Ok(lex)
     }
 

@@ -94,6 +94,85 @@ const FILLERS: &[&str] = &[
     "alright", "yes", "eh", "uh", "uhm", "hm", "euh", "now",
 ];
 
+/// Second-person pronouns: a verb before one of them ("can you", "kunt u")
+/// is inverted word order, a question in an unpunctuated transcript.
+const SECOND_PERSON: &[&str] = &["you", "u", "je", "jij", "ge", "gij", "jullie"];
+
+/// Words after which Dutch inverts a statement ("dan kunt u het ophalen",
+/// "daarna krijgt u een mail"), so the inversion is no question there.
+const STATEMENT_INVERSION: &[&str] = &[
+    "dan",
+    "nu",
+    "daarna",
+    "hier",
+    "daar",
+    "zo",
+    "ook",
+    "morgen",
+    "straks",
+    "vandaag",
+    "als",
+    "wanneer",
+    "of",
+    "dat",
+    "zodra",
+    "toen",
+    "eerst",
+    "vervolgens",
+    "anders",
+    "misschien",
+    "dus",
+    "hierna",
+    "binnenkort",
+    "vanaf",
+    "dit",
+    "die",
+    "wat",
+    "waar",
+    "hoe",
+    "zodat",
+    "ik",
+    "we",
+    "wij",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    "meestal",
+    "altijd",
+    "soms",
+    "natuurlijk",
+    "uiteraard",
+    "hopelijk",
+    "gelukkig",
+    "if",
+    "then",
+    "that",
+    "what",
+    "where",
+    "when",
+    "so",
+    "as",
+    "than",
+    "whether",
+    "how",
+];
+
+/// An inverted verb and "you"/"u" inside an unpunctuated run of speech
+/// ("ok i see it can you read me the postcode"): a question where no
+/// question mark was written, unless the word before makes it a statement.
+fn spoken_inversion(n: &Normalized, hit: &Hit) -> bool {
+    let sentence = n.tokens[hit.start].sentence as usize;
+    hit.end == hit.start + 2
+        && hit.start > 0
+        && n.sentences.get(sentence).is_some_and(|s| !s.terminated)
+        && SECOND_PERSON.contains(&n.token_text(hit.start + 1))
+        && !STATEMENT_INVERSION.contains(&n.token_text(hit.start - 1))
+}
+
 const TITLES: &[&str] = &[
     "meneer", "mevrouw", "dhr", "mevr", "mr", "mrs", "ms", "miss", "heer", "mw", "mister", "madam",
 ];
@@ -116,11 +195,11 @@ fn hits(n: &Normalized, lex: &Lexicon) -> Vec<Hit> {
     let mut occurrences: Vec<(usize, usize, usize)> = Vec::new();
     let mut gapped: Vec<usize> = Vec::new();
     for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
-        let part = m.pattern().as_usize();
+        let part = lex.ac_part[m.pattern().as_usize()];
         let Some(start) = token_at(n, m.start() + 1) else {
             continue;
         };
-        let end = start + lex.part_len[part];
+        let end = start + lex.ac_len[m.pattern().as_usize()];
         for &(pattern, pos) in &lex.part_patterns[part] {
             if lex.patterns[pattern].parts.len() == 1 {
                 out.push(Hit {
@@ -248,7 +327,7 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
                 let at_start = clause_start(hit.start)
                     || (FILLERS.contains(&n.token_text(hit.start - 1))
                         && clause_start(hit.start - 1));
-                if at_start {
+                if at_start || spoken_inversion(n, &hit) {
                     opener_sentences.push((n.tokens[hit.start].sentence, hit.start));
                 }
                 continue;

@@ -447,6 +447,7 @@ impl Analyzer {
     ) -> TurnFeatures {
         let lex = self.lexicon(language);
         let body = normalize::strip_email(text, lex);
+        let body = normalize::strip_non_language(&body);
         let mut n = normalize::normalize_body(&body, lex, true);
         normalize::drop_greeting_and_closing(&mut n, lex);
         if n.tokens.is_empty() {
@@ -493,7 +494,11 @@ impl Analyzer {
             if f.all_caps {
                 shouting.push("ALL CAPS");
             }
-            if u32::from(f.max_exclamation_run) >= p.shouting_exclamations {
+            // A run of "!" is shouting only with a complaint in the same
+            // message ("it STILL doesn't work!!!!"); "Please help!!!!" is a plea.
+            if u32::from(f.max_exclamation_run) >= p.shouting_exclamations
+                && f.signals.iter().any(|s| s.category.is_customer())
+            {
                 shouting.push("!!!");
             }
             for what in shouting {

@@ -222,6 +222,82 @@ pub(crate) fn strip_email<'t>(text: &'t str, lex: &Lexicon) -> std::borrow::Cow<
     std::borrow::Cow::Owned(kept.join("\n"))
 }
 
+/// Text that is not language, blanked before judging: URLs (a `?` in a
+/// query string is no question, `?language=en_US` no behaviour named),
+/// e-mail addresses, @handles, and codes that mix letters and digits
+/// (tracking and order numbers, whose capitals are no shouting). Sentence
+/// punctuation right after them is kept. Hashtags stay words ("#fail").
+pub(crate) fn strip_non_language(text: &str) -> std::borrow::Cow<'_, str> {
+    let suspicious = text.bytes().any(|b| matches!(b, b'/' | b'@' | b'0'..=b'9'))
+        || text.contains("www.")
+        || text.contains("WWW.");
+    if !suspicious {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ws = rest.len() - rest.trim_start().len();
+        out.push_str(&rest[..ws]);
+        rest = &rest[ws..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let chunk = &rest[..end];
+        rest = &rest[end..];
+        // Trailing sentence punctuation belongs to the sentence.
+        let core = chunk.trim_end_matches(['.', ',', '!', '?', ';', ':', ')', '"', '\'']);
+        let tail = &chunk[core.len()..];
+        let core_start = core.trim_start_matches(['(', '"', '\'', '<']);
+        if is_non_language(core_start) {
+            changed = true;
+            out.push_str(&chunk[..core.len() - core_start.len()]);
+            out.push_str(tail);
+        } else {
+            out.push_str(chunk);
+        }
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+fn is_non_language(w: &str) -> bool {
+    if w.is_empty() {
+        return false;
+    }
+    let lower_starts = |p: &str| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    if w.contains("://") || lower_starts("www.") {
+        return true;
+    }
+    // A bare domain with a path or query: "bol.com/help?x=1".
+    if let Some(slash) = w.find('/') {
+        if w[..slash].contains('.')
+            && w[..slash]
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+        {
+            return true;
+        }
+    }
+    if let Some(at) = w.find('@') {
+        // @handle, or name@domain.
+        return at == 0 && w.len() > 1 || (at > 0 && w[at + 1..].contains('.'));
+    }
+    // Codes: letters and digits mixed, at least 6 characters ("1Z999AA1",
+    // "NL12ABCD", "ORD-20240512"); "2e", "3x" or "10am" are short words.
+    let (mut letters, mut digits) = (0usize, 0usize);
+    for c in w.chars() {
+        if c.is_alphabetic() {
+            letters += 1;
+        } else if c.is_ascii_digit() {
+            digits += 1;
+        }
+    }
+    letters > 0 && digits > 0 && letters + digits >= 6
+}
+
 fn words_of(line: &str) -> impl Iterator<Item = &str> + Clone {
     line.split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())

@@ -418,3 +418,137 @@ fn a_message_packed_with_phrases_keeps_bounded_features() {
     let size = postcard::to_allocvec(&f).unwrap().len();
     assert!(size < 8 * 1024, "{size} bytes of features");
 }
+
+#[test]
+fn text_that_is_not_language_is_not_judged() {
+    let a = analyzer();
+    // A "?" in a query string is no question; "language=en_US" names no behaviour.
+    let f = turn(
+        &a,
+        "en",
+        A,
+        "Please use this form: https://example.com/help?language=en_US&topic=billing.",
+    );
+    assert_eq!(f.questions, 0, "{f:?}");
+    assert!(f.signals.is_empty(), "{:?}", cats(&f));
+    // Handles, addresses and tracking codes are blanked; the words stay.
+    let f = turn(
+        &a,
+        "en",
+        C,
+        "@AcmeCare where is 1Z999AA10123456784?? mail me at jan@example.com, it is still not here",
+    );
+    assert!(cats(&f).contains(&Category::Trouble), "{:?}", cats(&f));
+    assert!(!f.all_caps, "a tracking code's capitals are no shouting");
+    // Non-ASCII next to the stripped text must not split a character.
+    let f = turn(
+        &a,
+        "nl",
+        A,
+        "vóór 12:00 op www.voorbeeld.nl/vóór?x=1 — dat is écht balen",
+    );
+    assert!(f.has_text);
+}
+
+#[test]
+fn word_classes_generalise_constructions() {
+    // Empathy in words no phrase list spelled out, through {negative}.
+    for (lang, text) in [
+        ("en", "Oh that sounds dreadful, let me see what I can do."),
+        ("en", "What a horrible morning for you."),
+        ("nl", "Dat klinkt echt beroerd, ik zoek het voor u uit."),
+        ("nl", "Heel onprettig voor u."),
+    ] {
+        let j = agent_only(lang, text);
+        assert!(j.empathy_shown, "{lang}: {text}: {:?}", j.evidence);
+        assert!(
+            j.evidence.iter().any(|e| e.category == "acknowledgement"),
+            "the evidence names the words: {:?}",
+            j.evidence
+        );
+    }
+    // Inside a question it is no acknowledgement.
+    assert!(!agent_only("en", "How bad is the damage?").empathy_shown);
+    // A class a phrase names must exist.
+    let good = BUILTIN[1].1;
+    let bad = good.replacen("\"that sounds {negative}\"", "\"that sounds {negatve}\"", 1);
+    let err = Analyzer::validate_lexicon("en.toml", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown class {negatve}"), "{err}");
+}
+
+#[test]
+fn spoken_questions_from_word_order() {
+    let a = analyzer();
+    for (lang, text) in [
+        ("en", "ok i see the order here can you read me the postcode"),
+        (
+            "nl",
+            "ja ik zie het hier staan kunt u mij even uw postcode geven",
+        ),
+    ] {
+        assert_eq!(turn(&a, lang, A, text).questions, 1, "{lang}: {text}");
+    }
+    // Dutch inverts statements after an adverb: no question.
+    for text in [
+        "ok dat is geregeld dan kunt u het morgen ophalen bij het servicepunt",
+        "ik heb het verstuurd en daarna krijgt u een bevestiging per mail",
+    ] {
+        assert_eq!(turn(&a, "nl", A, text).questions, 0, "{text}");
+    }
+}
+
+#[test]
+fn a_plea_is_not_hostility_but_a_shouted_complaint_is() {
+    let plea = judge(
+        "en",
+        &[
+            (C, "Please help!!!!", false),
+            (A, "Of course, what is the order number?", false),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(!plea.hostile_customer, "{:?}", plea.evidence);
+    let complaint = judge(
+        "en",
+        &[
+            (C, "it still doesn't work!!!!", false),
+            (A, "Let me look.", false),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(complaint.hostile_customer, "{:?}", complaint.evidence);
+    let lower = judge(
+        "en",
+        &[
+            (C, "you are a useless, pathetic company", false),
+            (A, "I hear you.", false),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(
+        lower.hostile_customer,
+        "insults in lower case: {:?}",
+        lower.evidence
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 1000, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// Any text, however odd (URLs and addresses mixed with accents, emoji,
+    /// lone surrogates are impossible in &str), is analysed without a panic:
+    /// a panic here would quarantine a real customer's message.
+    #[test]
+    fn any_text_is_analysed_without_panic(
+        text in "([a-zA-Zéóü😡 ?!./:@#_=&'\"\\n0-9-]|https://|www\\.|vóór|1Z99AA|@[a-z]+){0,40}",
+        lang in proptest::prop_oneof![proptest::strategy::Just("nl"), proptest::strategy::Just("en")],
+        customer in proptest::bool::ANY,
+    ) {
+        let a = analyzer();
+        let party = if customer { C } else { A };
+        let f = a.analyze_turn(lang, Channel::Chat, party, &text);
+        proptest::prop_assert!(f.signals.len() <= 32);
+    }
+}
