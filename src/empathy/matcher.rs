@@ -386,6 +386,9 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
         });
     }
     let mut questions = 0;
+    if party == Party::Customer && !signals.iter().any(|s| s.category.is_customer()) {
+        negated_expectation(n, &mut signals);
+    }
     if party == Party::Agent {
         personalisation(n, lex, &mut signals);
         // Sorted, so each sentence looks its own up in log time (a text of
@@ -428,6 +431,64 @@ pub const MAX_SIGNALS_PER_TURN: usize = 32;
 /// The customer's name: a title followed by a capitalized word ("meneer
 /// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
 /// name itself is not kept: no personal data in the engine's state.
+/// Words after a negator that make it no complaint ("no problem", "niet
+/// nodig", "geen haast").
+const NOT_A_COMPLAINT: &[&str] = &[
+    "problem",
+    "problems",
+    "worries",
+    "worry",
+    "thanks",
+    "thank",
+    "need",
+    "needed",
+    "hurry",
+    "rush",
+    "bother",
+    "matter",
+    "issue",
+    "probleem",
+    "problemen",
+    "zorgen",
+    "dank",
+    "bedankt",
+    "nodig",
+    "haast",
+    "hoor",
+    "erg",
+    "punt",
+    "meer",
+    "other",
+    "else",
+    "anders",
+    "verder",
+    "nog",
+];
+
+/// A customer who says what did not happen, does not work or cannot be done
+/// ("the fridge isn't cooling", "ik heb mijn waarborg nog altijd niet
+/// teruggekregen") voices trouble in words no phrase list holds: a negator
+/// followed by a word of its clause, unless it is a politeness ("no
+/// problem", "niet nodig").
+fn negated_expectation(n: &Normalized, signals: &mut Vec<Signal>) {
+    for i in 0..n.tokens.len().saturating_sub(1) {
+        if is_negator(n, i)
+            && same_clause(n, i, i + 1)
+            && !n.tokens[i].quoted
+            && !NOT_A_COMPLAINT.contains(&n.token_text(i + 1))
+        {
+            signals.push(Signal {
+                category: Category::Trouble,
+                phrase: "{negated}".to_string(),
+                words: n.words(i, i + 2),
+                weight: 1.0,
+                intensified: false,
+            });
+            return;
+        }
+    }
+}
+
 fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
     let Some(pattern_weight) = lex.personalisation_weight else {
         return;

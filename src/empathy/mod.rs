@@ -644,10 +644,14 @@ impl Analyzer {
             j.questions_asked = false;
         }
         j.empathy_missed = j.empathy_scored && j.empathy_opportunity && !j.empathy_shown;
+        // Seed 004: stay neutral, then name the behaviour or the feeling,
+        // ask what the customer wants to achieve, or offer a call-back.
+        // Acknowledging the anger ("I can hear how upset you are") names it;
+        // a question asks for the goal.
         j.hostile_defused = j.hostile_customer
             && j.empathy_scored
             && !counter_attack
-            && named_or_callback
+            && (named_or_callback || j.questions_asked || j.empathy_shown)
             && seg.disposition != Disposition::Unresolved;
         j
     }
