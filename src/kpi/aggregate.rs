@@ -734,6 +734,27 @@ pub fn aggregate_key(settings: &EngineSettings, key: &AggKey) -> String {
     }
 }
 
+/// The 95% Wilson score interval of `successes` in `trials` (Wilson, 1927).
+/// Unlike p ± 1.96·SE it stays within [0, 1] and is honest for a handful of
+/// trials, so an agent's rate over five segments shows how little it says
+/// (2 of 5: 0.12–0.77) and rankings can leave out what is still noise.
+pub fn wilson_interval(successes: u64, trials: u64) -> Option<(f64, f64)> {
+    if trials == 0 {
+        return None;
+    }
+    const Z: f64 = 1.959_963_984_540_054; // the 97.5% normal quantile
+    let n = trials as f64;
+    let p = successes.min(trials) as f64 / n;
+    let z2 = Z * Z;
+    let centre = p + z2 / (2.0 * n);
+    let half = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    let denominator = 1.0 + z2 / n;
+    Some((
+        ((centre - half) / denominator).max(0.0),
+        ((centre + half) / denominator).min(1.0),
+    ))
+}
+
 fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
@@ -839,5 +860,40 @@ pub fn to_proto(
         reply_ms_mean: ratio(c.reply_ms_sum, c.reply_ms_count),
         handle_ms_mean: ratio(c.handle_ms_sum, c.handle_ms_count),
         first_response_ms_mean: ratio(c.first_response_ms_sum, c.first_response_ms_count),
+        empathy_rate_ci_low: wilson_interval(c.empathy_shown, c.empathy_scored).map(|ci| ci.0),
+        empathy_rate_ci_high: wilson_interval(c.empathy_shown, c.empathy_scored).map(|ci| ci.1),
+    }
+}
+
+#[cfg(test)]
+mod wilson_tests {
+    use super::wilson_interval;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 5e-5
+    }
+
+    #[test]
+    fn wilson_intervals_match_the_textbook_values() {
+        // Values from the closed form (Newcombe 1998, method 3).
+        let (lo, hi) = wilson_interval(16, 20).unwrap();
+        assert!(close(lo, 0.5840) && close(hi, 0.9193), "{lo} {hi}");
+        let (lo, hi) = wilson_interval(0, 10).unwrap();
+        assert!(close(lo, 0.0) && close(hi, 0.2775), "{lo} {hi}");
+        let (lo, hi) = wilson_interval(10, 10).unwrap();
+        assert!(close(lo, 0.7225) && close(hi, 1.0), "{lo} {hi}");
+        assert_eq!(wilson_interval(0, 0), None);
+    }
+
+    #[test]
+    fn the_interval_narrows_with_volume_and_holds_the_rate() {
+        let mut last_width = f64::INFINITY;
+        for n in [5u64, 20, 80, 320, 1280] {
+            let (lo, hi) = wilson_interval(n * 3 / 5, n).unwrap();
+            assert!(lo <= 0.6 && 0.6 <= hi, "{n}: {lo} {hi}");
+            assert!(hi - lo < last_width, "{n}: narrower with more segments");
+            last_width = hi - lo;
+        }
+        assert!(last_width < 0.06, "1280 segments pin the rate to ±3 points");
     }
 }
