@@ -118,6 +118,17 @@ struct ModifiersFile {
     negation_before: usize,
     negation_after: usize,
     max_gap: usize,
+    /// Pronouns addressing the customer: a verb before one ("kunt u") is
+    /// inverted word order, a question in an unpunctuated transcript.
+    #[serde(default)]
+    address_pronouns: Vec<Spanned<String>>,
+    /// Words after which the language inverts a statement ("dan kunt u het
+    /// ophalen"), so the inversion is no question there.
+    #[serde(default)]
+    statement_inversion: Vec<Spanned<String>>,
+    /// Words after a negator that make it no complaint ("no problem").
+    #[serde(default)]
+    not_a_complaint: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +195,9 @@ pub(crate) struct Lexicon {
     /// Every modifier word and spelling key: its [`Modifier`] bits and
     /// whether the spelling map rewrites it (one lookup per plain word).
     pub word_info: WordMap<(u8, bool)>,
+    pub address_pronouns: WordSet,
+    pub statement_inversion: WordSet,
+    pub not_a_complaint: WordSet,
     pub greetings: Vec<Vec<String>>,
     pub closings: Vec<Vec<String>>,
     pub negation_before: usize,
@@ -308,6 +322,9 @@ impl Lexicon {
         let negators = single_tokens(&m.negators, "negator")?;
         let intensifiers = single_tokens(&m.intensifiers, "intensifier")?;
         let clause_breaks = single_tokens(&m.clause_breaks, "clause break")?;
+        let address_pronouns = single_tokens(&m.address_pronouns, "address pronoun")?;
+        let statement_inversion = single_tokens(&m.statement_inversion, "statement inversion")?;
+        let not_a_complaint = single_tokens(&m.not_a_complaint, "not-a-complaint")?;
         let mut modifiers: WordMap<u8> = WordMap::default();
         for (set, bit) in [
             (&negators, Modifier::NEGATOR),
@@ -376,6 +393,9 @@ impl Lexicon {
                     map
                 }),
             modifiers,
+            address_pronouns,
+            statement_inversion,
+            not_a_complaint,
             greetings,
             closings,
             negation_before: m.negation_before,

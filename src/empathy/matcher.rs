@@ -94,83 +94,20 @@ const FILLERS: &[&str] = &[
     "alright", "yes", "eh", "uh", "uhm", "hm", "euh", "now",
 ];
 
-/// Second-person pronouns: a verb before one of them ("can you", "kunt u")
-/// is inverted word order, a question in an unpunctuated transcript.
-const SECOND_PERSON: &[&str] = &["you", "u", "je", "jij", "ge", "gij", "jullie"];
-
-/// Words after which Dutch inverts a statement ("dan kunt u het ophalen",
-/// "daarna krijgt u een mail"), so the inversion is no question there.
-const STATEMENT_INVERSION: &[&str] = &[
-    "dan",
-    "nu",
-    "daarna",
-    "hier",
-    "daar",
-    "zo",
-    "ook",
-    "morgen",
-    "straks",
-    "vandaag",
-    "als",
-    "wanneer",
-    "of",
-    "dat",
-    "zodra",
-    "toen",
-    "eerst",
-    "vervolgens",
-    "anders",
-    "misschien",
-    "dus",
-    "hierna",
-    "binnenkort",
-    "vanaf",
-    "dit",
-    "die",
-    "wat",
-    "waar",
-    "hoe",
-    "zodat",
-    "ik",
-    "we",
-    "wij",
-    "maandag",
-    "dinsdag",
-    "woensdag",
-    "donderdag",
-    "vrijdag",
-    "zaterdag",
-    "zondag",
-    "meestal",
-    "altijd",
-    "soms",
-    "natuurlijk",
-    "uiteraard",
-    "hopelijk",
-    "gelukkig",
-    "if",
-    "then",
-    "that",
-    "what",
-    "where",
-    "when",
-    "so",
-    "as",
-    "than",
-    "whether",
-    "how",
-];
-
 /// An inverted verb and "you"/"u" inside an unpunctuated run of speech
 /// ("ok i see it can you read me the postcode"): a question where no
 /// question mark was written, unless the word before makes it a statement.
-fn spoken_inversion(n: &Normalized, hit: &Hit) -> bool {
+/// The word lists are the lexicon's `address_pronouns` and
+/// `statement_inversion`.
+fn spoken_inversion(n: &Normalized, lex: &Lexicon, hit: &Hit) -> bool {
     let sentence = n.tokens[hit.start].sentence as usize;
     hit.end == hit.start + 2
         && hit.start > 0
         && n.sentences.get(sentence).is_some_and(|s| !s.terminated)
-        && SECOND_PERSON.contains(&n.token_text(hit.start + 1))
-        && !STATEMENT_INVERSION.contains(&n.token_text(hit.start - 1))
+        && lex.address_pronouns.contains(n.token_text(hit.start + 1))
+        && !lex
+            .statement_inversion
+            .contains(n.token_text(hit.start - 1))
 }
 
 const TITLES: &[&str] = &[
@@ -327,7 +264,7 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
                 let at_start = clause_start(hit.start)
                     || (FILLERS.contains(&n.token_text(hit.start - 1))
                         && clause_start(hit.start - 1));
-                if at_start || spoken_inversion(n, &hit) {
+                if at_start || spoken_inversion(n, lex, &hit) {
                     opener_sentences.push((n.tokens[hit.start].sentence, hit.start));
                 }
                 continue;
@@ -387,7 +324,7 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
     }
     let mut questions = 0;
     if party == Party::Customer && !signals.iter().any(|s| s.category.is_customer()) {
-        negated_expectation(n, &mut signals);
+        negated_expectation(n, lex, &mut signals);
     }
     if party == Party::Agent {
         personalisation(n, lex, &mut signals);
@@ -428,54 +365,17 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
 /// Most signals one message keeps.
 pub const MAX_SIGNALS_PER_TURN: usize = 32;
 
-/// The customer's name: a title followed by a capitalized word ("meneer
-/// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
-/// name itself is not kept: no personal data in the engine's state.
-/// Words after a negator that make it no complaint ("no problem", "niet
-/// nodig", "geen haast").
-const NOT_A_COMPLAINT: &[&str] = &[
-    "problem",
-    "problems",
-    "worries",
-    "worry",
-    "thanks",
-    "thank",
-    "need",
-    "needed",
-    "hurry",
-    "rush",
-    "bother",
-    "matter",
-    "issue",
-    "probleem",
-    "problemen",
-    "zorgen",
-    "dank",
-    "bedankt",
-    "nodig",
-    "haast",
-    "hoor",
-    "erg",
-    "punt",
-    "meer",
-    "other",
-    "else",
-    "anders",
-    "verder",
-    "nog",
-];
-
 /// A customer who says what did not happen, does not work or cannot be done
 /// ("the fridge isn't cooling", "ik heb mijn waarborg nog altijd niet
 /// teruggekregen") voices trouble in words no phrase list holds: a negator
 /// followed by a word of its clause, unless it is a politeness ("no
-/// problem", "niet nodig").
-fn negated_expectation(n: &Normalized, signals: &mut Vec<Signal>) {
+/// problem", "niet nodig": the lexicon's `not_a_complaint`).
+fn negated_expectation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
     for i in 0..n.tokens.len().saturating_sub(1) {
         if is_negator(n, i)
             && same_clause(n, i, i + 1)
             && !n.tokens[i].quoted
-            && !NOT_A_COMPLAINT.contains(&n.token_text(i + 1))
+            && !lex.not_a_complaint.contains(n.token_text(i + 1))
         {
             signals.push(Signal {
                 category: Category::Trouble,
@@ -489,6 +389,9 @@ fn negated_expectation(n: &Normalized, signals: &mut Vec<Signal>) {
     }
 }
 
+/// The customer's name: a title followed by a capitalized word ("meneer
+/// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
+/// name itself is not kept: no personal data in the engine's state.
 fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
     let Some(pattern_weight) = lex.personalisation_weight else {
         return;
