@@ -234,32 +234,29 @@ pub(crate) fn strip_non_language(text: &str) -> std::borrow::Cow<'_, str> {
     if !suspicious {
         return std::borrow::Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len());
-    let mut changed = false;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let ws = rest.len() - rest.trim_start().len();
-        out.push_str(&rest[..ws]);
-        rest = &rest[ws..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let chunk = &rest[..end];
-        rest = &rest[end..];
+    // Built only once a chunk is blanked: most texts with digits or a slash
+    // ("5 weken", "en/of") have nothing to blank and are not copied.
+    let mut out: Option<String> = None;
+    let mut pos = 0;
+    for chunk in text.split(char::is_whitespace) {
+        // The chunk's byte offset in `text` (split yields subslices of it).
+        let start = chunk.as_ptr() as usize - text.as_ptr() as usize;
         // Trailing sentence punctuation belongs to the sentence.
         let core = chunk.trim_end_matches(['.', ',', '!', '?', ';', ':', ')', '"', '\'']);
-        let tail = &chunk[core.len()..];
         let core_start = core.trim_start_matches(['(', '"', '\'', '<']);
         if is_non_language(core_start) {
-            changed = true;
-            out.push_str(&chunk[..core.len() - core_start.len()]);
-            out.push_str(tail);
-        } else {
-            out.push_str(chunk);
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            let lead = core.len() - core_start.len();
+            out.push_str(&text[pos..start + lead]);
+            pos = start + core.len();
         }
     }
-    if changed {
-        std::borrow::Cow::Owned(out)
-    } else {
-        std::borrow::Cow::Borrowed(text)
+    match out {
+        Some(mut out) => {
+            out.push_str(&text[pos..]);
+            std::borrow::Cow::Owned(out)
+        }
+        None => std::borrow::Cow::Borrowed(text),
     }
 }
 

@@ -552,3 +552,17 @@ proptest::proptest! {
         proptest::prop_assert!(f.signals.len() <= 32);
     }
 }
+
+#[test]
+fn only_non_language_is_blanked_and_plain_text_is_not_copied() {
+    use std::borrow::Cow;
+    let s = normalize::strip_non_language;
+    assert_eq!(
+        s("zie https://x.nl/a?b=1. En mail jan@x.nl (of @KlantNL) over 1Z999AA1!"),
+        "zie . En mail  (of ) over !"
+    );
+    assert_eq!(s("vóór www.vóór.nl, écht"), "vóór , écht");
+    for plain in ["al 5 weken en/of langer", "2e keer om 10am", "geen cijfers"] {
+        assert!(matches!(s(plain), Cow::Borrowed(_)), "{plain}");
+    }
+}

@@ -772,6 +772,7 @@ pub fn to_proto(
     let c = &agg.counts;
     let fcr_final =
         watermark_ms.is_some_and(|w| agg.end_ms + settings.repeat_period.as_millis() as i64 <= w);
+    let empathy_ci = wilson_interval(c.empathy_shown, c.empathy_scored);
     KpiAggregate {
         level: if key.agent.is_some() {
             "agent"
@@ -860,8 +861,8 @@ pub fn to_proto(
         reply_ms_mean: ratio(c.reply_ms_sum, c.reply_ms_count),
         handle_ms_mean: ratio(c.handle_ms_sum, c.handle_ms_count),
         first_response_ms_mean: ratio(c.first_response_ms_sum, c.first_response_ms_count),
-        empathy_rate_ci_low: wilson_interval(c.empathy_shown, c.empathy_scored).map(|ci| ci.0),
-        empathy_rate_ci_high: wilson_interval(c.empathy_shown, c.empathy_scored).map(|ci| ci.1),
+        empathy_rate_ci_low: empathy_ci.map(|ci| ci.0),
+        empathy_rate_ci_high: empathy_ci.map(|ci| ci.1),
     }
 }
 
