@@ -4,6 +4,7 @@
 //! window aggregates without any I/O; `pipeline`, `http` and `metrics` are the
 //! thin Kafka/HTTP shell around it. See `ARCHITECTURE.md` of the design docs.
 
+pub mod adapters;
 pub mod config;
 pub mod empathy;
 pub mod http;

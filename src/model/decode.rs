@@ -203,7 +203,30 @@ pub fn decode_event(
             .map_err(|e| DecodeError::Protobuf(e.to_string()))?
             .into(),
     };
-    validate(raw)
+    validate(raw, Strictness::Contract)
+}
+
+/// How strictly [`validate`] reads an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// The input contract as written: an agent's message names its agent.
+    Contract,
+    /// An event a platform adapter built: some platforms' transcripts say
+    /// only that a turn is the agent's (Amazon Connect's Contact Lens says
+    /// `AGENT`), so the agent is whoever holds the contact at that moment.
+    Platform,
+}
+
+/// Validates one event that a platform adapter built in the contract's JSON
+/// shape (`adapters`): every rule of the contract applies, except that an
+/// agent's message may leave `agent_id` out.
+pub fn validate_platform_event(value: serde_json::Value) -> Result<ContactEvent, DecodeError> {
+    if !value.is_object() {
+        return Err(DecodeError::Json("an event is a JSON object".into()));
+    }
+    let raw: RawEvent =
+        serde_json::from_value(value).map_err(|e| DecodeError::Json(e.to_string()))?;
+    validate(raw, Strictness::Platform)
 }
 
 /// Longest identifier (`event_id`, `contact_id`, `customer_id`, agent ids):
@@ -268,7 +291,7 @@ fn optional_ts(v: Option<String>, field: &'static str) -> Result<Option<Timestam
     v.map(|s| parse_ts(&s, field)).transpose()
 }
 
-fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
+fn validate(raw: RawEvent, strictness: Strictness) -> Result<ContactEvent, DecodeError> {
     let event_id = required(raw.event_id, "event_id")?;
     let contact_id = required(raw.contact_id, "contact_id")?;
     let channel_name = required_value(raw.channel, "channel")?;
@@ -303,6 +326,9 @@ fn validate(raw: RawEvent) -> Result<ContactEvent, DecodeError> {
                 }
             };
             let agent_id = match party {
+                Party::Agent if raw.agent_id.is_none() && strictness == Strictness::Platform => {
+                    None
+                }
                 Party::Agent => Some(agent_id(raw.agent_id, "agent_id")?),
                 // Not checked: a customer message's agent id is never used.
                 Party::Customer => raw.agent_id,

@@ -5,7 +5,7 @@
 
 mod decode;
 
-pub use decode::{decode_event, DecodeError, PayloadFormat};
+pub use decode::{decode_event, validate_platform_event, DecodeError, PayloadFormat};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

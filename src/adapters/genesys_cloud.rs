@@ -1,0 +1,15 @@
+//! Placeholder: being written.
+
+use super::{AdapterError, AdapterSettings, PlatformRecord};
+use serde_json::Value;
+
+pub fn translate(
+    _record: &PlatformRecord<'_>,
+    _settings: &AdapterSettings,
+) -> Result<Vec<Value>, AdapterError> {
+    Err(AdapterError::bad(
+        "genesys_cloud",
+        "record",
+        "is not supported yet",
+    ))
+}
