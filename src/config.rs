@@ -2,8 +2,9 @@
 //! overridden by an optional `--config` file and by `CONTACT_KPI__…`
 //! environment variables, then validated with errors that name the key.
 
+use crate::adapters::{mapping::Mapping, AdapterSettings, Dispositions, InputFormat};
 use crate::kpi::alerts::{AlertSettings, ALERT_KPIS};
-use crate::model::{Channel, PayloadFormat};
+use crate::model::{Channel, Disposition, PayloadFormat};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ pub struct RawConfig {
     pub kafka: KafkaConfig,
     pub topics: TopicsConfig,
     pub input: InputConfig,
+    pub adapters: AdaptersConfig,
     pub output: OutputConfig,
     pub http: HttpConfig,
     pub service_level: ChannelDurations,
@@ -100,6 +102,38 @@ pub struct TopicsConfig {
     pub alerts: String,
     pub dlq: String,
     pub internal_prefix: String,
+    #[serde(default)]
+    pub inputs: Vec<InputEntry>,
+}
+
+/// One entry of `topics.inputs`: a table, or `"topic:format[:mapping file]"`
+/// (the form an environment variable can carry).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InputEntry {
+    Table {
+        topic: String,
+        format: String,
+        #[serde(default)]
+        mapping: Option<String>,
+    },
+    Short(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptersConfig {
+    pub unmapped_disposition: String,
+    #[serde(default)]
+    pub dispositions: BTreeMap<String, String>,
+}
+
+/// A validated input topic and how to read it.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    pub topic: String,
+    pub format: InputFormat,
+    pub settings: AdapterSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +338,14 @@ pub struct Config {
     pub stages: Vec<StageName>,
     /// librdkafka properties from `kafka.properties`, flattened to dotted names.
     pub kafka_properties: BTreeMap<String, String>,
+    /// `topics.inputs`: the topics forwarded (keyed by contact) to
+    /// `topics.input`, each with its format. Never contains `topics.input`.
+    pub inputs: Vec<InputSpec>,
+    /// How forwarded records are read (dispositions).
+    pub adapter_settings: AdapterSettings,
+    /// The default format of `topics.input` records without a `content-type`
+    /// header: `input.format`, or what `topics.inputs` says of that topic.
+    pub input_format: PayloadFormat,
 }
 
 impl Config {
@@ -335,6 +377,7 @@ impl Config {
                 .with_list_parse_key("windows")
                 .with_list_parse_key("alerts.kpis")
                 .with_list_parse_key("pipeline.stages")
+                .with_list_parse_key("topics.inputs")
                 .try_parsing(true)
                 .source(Some(env)),
         );
@@ -548,7 +591,11 @@ impl Config {
             &raw.input.max_ahead_of_record_time,
         )?;
         let agent_label_idle = dur("metrics.agent_label_idle", &raw.metrics.agent_label_idle)?;
+        let (inputs, adapter_settings, input_format) = validate_inputs(&raw)?;
         Ok(Config {
+            inputs,
+            adapter_settings,
+            input_format,
             raw,
             engine,
             http_listen,
@@ -561,6 +608,118 @@ impl Config {
             kafka_properties,
         })
     }
+}
+
+/// `topics.inputs` and `adapters`: formats known, topics distinct, mapping
+/// files readable and sound, dispositions named as the contract names them.
+type ValidInputs = (Vec<InputSpec>, AdapterSettings, PayloadFormat);
+
+fn validate_inputs(raw: &RawConfig) -> Result<ValidInputs, ConfigError> {
+    let disposition = |key: String, name: &str| {
+        Disposition::parse(name.trim()).ok_or_else(|| {
+            invalid(
+                &key,
+                format!("`{name}` is not resolved, unresolved, escalated or callback_scheduled"),
+            )
+        })
+    };
+    let unmapped = disposition(
+        "adapters.unmapped_disposition".into(),
+        &raw.adapters.unmapped_disposition,
+    )?;
+    let mut codes = std::collections::HashMap::new();
+    for (code, name) in &raw.adapters.dispositions {
+        codes.insert(
+            code.clone(),
+            disposition(format!("adapters.dispositions.\"{code}\""), name)?,
+        );
+    }
+    let base = AdapterSettings {
+        dispositions: std::sync::Arc::new(Dispositions::with(&codes, unmapped)),
+        mapping: None,
+    };
+    let t = &raw.topics;
+    let ours = [&t.aggregates, &t.alerts, &t.dlq];
+    let mut inputs: Vec<InputSpec> = Vec::new();
+    let mut input_format = raw.input.format;
+    let mut input_listed = false;
+    for (i, entry) in t.inputs.iter().enumerate() {
+        let key = format!("topics.inputs[{i}]");
+        let (topic, format, mapping) = match entry {
+            InputEntry::Table {
+                topic,
+                format,
+                mapping,
+            } => (topic.trim().to_string(), format.clone(), mapping.clone()),
+            InputEntry::Short(s) => {
+                let mut parts = s.splitn(3, ':');
+                let topic = parts.next().unwrap_or("").trim().to_string();
+                let format = parts.next().unwrap_or("").to_string();
+                (topic, format, parts.next().map(str::to_string))
+            }
+        };
+        if topic.is_empty() {
+            return Err(invalid(&key, "names no topic"));
+        }
+        let format = InputFormat::parse(&format).ok_or_else(|| {
+            let known: Vec<&str> = InputFormat::ALL.iter().map(|f| f.as_str()).collect();
+            invalid(
+                &key,
+                format!("`{format}` is not a format ({})", known.join(", ")),
+            )
+        })?;
+        if ours.contains(&&topic) || topic.starts_with(&format!("{}.", t.internal_prefix)) {
+            return Err(invalid(
+                &key,
+                format!("`{topic}` is one of the service's own output or internal topics"),
+            ));
+        }
+        if inputs.iter().any(|s| s.topic == topic) {
+            return Err(invalid(&key, format!("`{topic}` is listed twice")));
+        }
+        let mut settings = base.clone();
+        match (format, mapping) {
+            (InputFormat::Mapping, Some(path)) => {
+                let m = Mapping::load(Path::new(path.trim()))
+                    .map_err(|e| invalid(&format!("{key}.mapping"), e.to_string()))?;
+                settings.mapping = Some(std::sync::Arc::new(m));
+            }
+            (InputFormat::Mapping, None) => {
+                return Err(invalid(&key, "format `mapping` needs `mapping = \"FILE\"`"))
+            }
+            (_, Some(_)) => {
+                return Err(invalid(&key, "only format `mapping` takes a mapping file"))
+            }
+            (_, None) => {}
+        }
+        if topic == t.input {
+            // The contract topic itself: read by stage 1 directly.
+            if !format.is_contract() {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "`{topic}` is `topics.input`, which carries contract events; \
+                         give the platform's records their own topic"
+                    ),
+                ));
+            }
+            if input_listed {
+                return Err(invalid(&key, format!("`{topic}` is listed twice")));
+            }
+            input_listed = true;
+            input_format = match format {
+                InputFormat::ContractProtobuf => PayloadFormat::Protobuf,
+                _ => PayloadFormat::Json,
+            };
+            continue;
+        }
+        inputs.push(InputSpec {
+            topic,
+            format,
+            settings,
+        });
+    }
+    Ok((inputs, base, input_format))
 }
 
 impl Default for Config {
@@ -682,6 +841,96 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn platform_inputs_come_from_a_file_or_one_environment_variable() {
+        let dir = std::env::temp_dir().join(format!("ckpi-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mapping = dir.join("acme.toml");
+        std::fs::write(
+            &mapping,
+            "[[rules]]\ntype = \"survey\"\n[rules.fields]\nevent_id = { pointer = \"/id\" }\n\
+             contact_id = { pointer = \"/c\" }\nchannel = { value = \"chat\" }\nts = { pointer = \"/t\" }\n\
+             csat = { pointer = \"/s\" }\n",
+        )
+        .unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[topics]\ninputs = [\n  {{ topic = \"connect-ctr\", format = \"amazon-connect\" }},\n  \
+                 {{ topic = \"acme\", format = \"mapping\", mapping = \"{}\" }},\n  \
+                 {{ topic = \"contact-events\", format = \"contract-protobuf\" }},\n]\n\
+                 [adapters]\nunmapped_disposition = \"escalated\"\n\
+                 [adapters.dispositions]\n\"Klant Geholpen\" = \"resolved\"\n",
+                mapping.display()
+            ),
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&file), env(&[])).unwrap();
+        let topics: Vec<(&str, InputFormat)> = c
+            .inputs
+            .iter()
+            .map(|s| (s.topic.as_str(), s.format))
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                ("connect-ctr", InputFormat::AmazonConnect),
+                ("acme", InputFormat::Mapping)
+            ],
+            "topics.input itself is read by stage 1, not forwarded"
+        );
+        assert_eq!(c.input_format, PayloadFormat::Protobuf);
+        assert!(c.inputs[1].settings.mapping.is_some());
+        let d = &c.inputs[0].settings.dispositions;
+        assert_eq!(d.map("klant geholpen"), (Disposition::Resolved, true));
+        assert_eq!(d.map("iets anders").0, Disposition::Escalated);
+
+        let c = Config::load_with_env(
+            None,
+            env(&[(
+                "CONTACT_KPI__TOPICS__INPUTS",
+                "zendesk-events:zendesk,flex:twilio-flex",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.inputs.len(), 2);
+        assert_eq!(c.inputs[1].format, InputFormat::TwilioFlex);
+        assert_eq!(c.input_format, PayloadFormat::Auto);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn wrong_inputs_are_refused_naming_the_entry() {
+        let err = |v: &str| {
+            Config::load_with_env(None, env(&[("CONTACT_KPI__TOPICS__INPUTS", v)]))
+                .expect_err(v)
+                .to_string()
+        };
+        let e = err("a:kinesis");
+        assert!(
+            e.contains("topics.inputs[0]") && e.contains("genesys-cloud"),
+            "{e}"
+        );
+        let e = err("a:zendesk,a:zendesk");
+        assert!(e.contains("topics.inputs[1]") && e.contains("twice"), "{e}");
+        let e = err("contact-events:zendesk");
+        assert!(e.contains("contract events"), "{e}");
+        let e = err("kpi-aggregates:zendesk");
+        assert!(e.contains("own output"), "{e}");
+        let e = err("acme:mapping");
+        assert!(e.contains("needs `mapping"), "{e}");
+        let e = err("acme:mapping:/nonexistent/acme.toml");
+        assert!(e.contains("topics.inputs[0].mapping"), "{e}");
+        let e = Config::load_with_env(
+            None,
+            env(&[("CONTACT_KPI__ADAPTERS__UNMAPPED_DISPOSITION", "maybe")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("adapters.unmapped_disposition"), "{e}");
     }
 
     #[test]

@@ -218,6 +218,12 @@ pub struct Metrics {
     pub records_consumed: IntCounterVec,
     pub records_produced: IntCounterVec,
     pub dlq_records: IntCounterVec,
+    /// Platform records by input format and outcome (forwarded, ignored, dead_letter).
+    pub input_records: IntCounterVec,
+    /// Contract events made from platform records, by format, channel and type.
+    pub input_events: IntCounterVec,
+    /// Wrap-up codes or statuses no `adapters.dispositions` entry names.
+    pub unmapped_dispositions: IntCounterVec,
     pub engine_events: IntCounterVec,
     pub open_contacts: IntGauge,
     pub finished_contacts: IntGauge,
@@ -438,6 +444,9 @@ impl Metrics {
             finished_contacts: gauge(&registry, "contact_kpi_finished_contacts_tracked", "Ended contacts kept for late surveys and call-backs."),
             window_aggregates: gauge(&registry, "contact_kpi_window_aggregates", "Window aggregates in memory."),
             customers_tracked: gauge(&registry, "contact_kpi_customers_tracked", "Customers in the repeat-contact history."),
+            input_records: counter(&registry, "contact_kpi_input_records_total", "Records of the platform input topics (topics.inputs) by format and outcome: forwarded (to topics.input, keyed by contact), ignored (nothing the contract has a place for), dead_letter.", &["format", "outcome"]),
+            input_events: counter(&registry, "contact_kpi_input_events_total", "Contract events made from platform records (re-deliveries included), by format, channel and type. A platform or channel that sends no words shows no `message` events: its contacts get no empathy judgements.", &["format", "channel", "type"]),
+            unmapped_dispositions: counter(&registry, "contact_kpi_unmapped_dispositions_total", "Contact ends whose wrap-up code or status adapters.dispositions does not list (counted as adapters.unmapped_disposition), by format.", &["format"]),
             transactions: counter(&registry, "contact_kpi_transactions_total", "Stage transactions by outcome (committed, aborted).", &["stage", "outcome"]),
             transaction_seconds,
             changelog_records: counter(&registry, "contact_kpi_changelog_records_total", "State changelog records written (tombstones included).", &["stage"]),
@@ -467,6 +476,32 @@ impl Metrics {
         m
     }
 
+    /// The input series of one configured platform format, at zero.
+    pub fn precreate_input(&self, format: crate::adapters::InputFormat) {
+        let f = format.as_str();
+        for outcome in ["forwarded", "ignored", "dead_letter"] {
+            self.input_records
+                .with_label_values(&[f, outcome])
+                .inc_by(0);
+        }
+        for ch in crate::model::Channel::ALL {
+            for kind in [
+                "contact_started",
+                "agent_joined",
+                "message",
+                "transfer",
+                "contact_ended",
+                "callback_completed",
+                "survey",
+            ] {
+                self.input_events
+                    .with_label_values(&[f, ch.as_str(), kind])
+                    .inc_by(0);
+            }
+        }
+        self.unmapped_dispositions.with_label_values(&[f]).inc_by(0);
+    }
+
     /// Series that should exist before their first event, so `increase()`
     /// sees the first one and panels show 0 rather than no data.
     fn precreate(&self) {
@@ -474,6 +509,12 @@ impl Metrics {
             self.dlq_records.with_label_values(&[reason]).inc_by(0);
         }
         self.dlq_records.with_label_values(&["poison"]).inc_by(0);
+        for reason in crate::adapters::AdapterError::REASONS {
+            self.dlq_records.with_label_values(&[reason]).inc_by(0);
+        }
+        self.dlq_records
+            .with_label_values(&["unknown_input"])
+            .inc_by(0);
         for stage in crate::config::StageName::ALL {
             for counter in [
                 &self.stage_restarts,

@@ -9,6 +9,7 @@
 //!   in the order the adapter gives them, record after record;
 //! - `malformed.jsonl`: broken variants, each `{"why": "...", "value"|"raw":
 //!   ..., "reason": "<AdapterError::reason>", "field": "<named in the error>"}`;
+//! - `mapping.toml` (format `mapping` only): the mapping file;
 //! - `dispositions.json` (optional): `{"codes": {"<code>": "<disposition>"},
 //!   "unmapped": "<disposition>"}`, the center's configuration the fixtures
 //!   assume.
@@ -99,9 +100,12 @@ pub fn settings(format: InputFormat) -> AdapterSettings {
     } else {
         Dispositions::default()
     };
+    let mapping_file = dir(format).join("mapping.toml");
     AdapterSettings {
         dispositions: Arc::new(dispositions),
-        mapping: None,
+        mapping: mapping_file.exists().then(|| {
+            Arc::new(super::mapping::Mapping::load(&mapping_file).expect("fixture mapping loads"))
+        }),
     }
 }
 

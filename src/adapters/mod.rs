@@ -167,7 +167,10 @@ impl Dispositions {
     pub fn map(&self, code: &str) -> (Disposition, bool) {
         match self.codes.get(&normal_code(code)) {
             Some(d) => (*d, true),
-            None => (self.unmapped, false),
+            None => {
+                UNMAPPED_CODES.with(|n| n.set(n.get() + 1));
+                (self.unmapped, false)
+            }
         }
     }
 
@@ -180,6 +183,19 @@ impl Dispositions {
     pub fn unmapped(&self) -> Disposition {
         self.unmapped
     }
+}
+
+thread_local! {
+    /// Codes [`Dispositions::map`] did not find during the last [`translate`]
+    /// on this thread: only for the `contact_kpi_unmapped_dispositions_total`
+    /// metric, never for a result.
+    static UNMAPPED_CODES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many wrap-up codes or statuses the last [`translate`] on this thread
+/// found no disposition for (they count as `adapters.unmapped_disposition`).
+pub fn unmapped_codes_in_last_translation() -> u64 {
+    UNMAPPED_CODES.with(|n| n.get())
 }
 
 fn normal_code(code: &str) -> String {
@@ -273,6 +289,7 @@ pub fn translate(
     record: &PlatformRecord<'_>,
     settings: &AdapterSettings,
 ) -> Result<Vec<ContactEvent>, AdapterError> {
+    UNMAPPED_CODES.with(|n| n.set(0));
     let platform = format.as_str();
     let contract_format = match format {
         InputFormat::ContractJson => Some(PayloadFormat::Json),

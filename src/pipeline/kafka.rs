@@ -317,6 +317,14 @@ pub async fn create_topics(config: &Config) -> Result<(), PipelineError> {
         NewTopic::new(&agent_facts, partitions, replication()),
     ];
     create(&admin, &topics).await?;
+    // Platform topics are the platform's, but a missing one is created like
+    // the input (with the same partitions) rather than waited for.
+    let platform: Vec<NewTopic<'_>> = config
+        .inputs
+        .iter()
+        .map(|s| NewTopic::new(&s.topic, partitions, replication()))
+        .collect();
+    create(&admin, &platform).await?;
     let mut changelogs = Vec::new();
     for stage in StageName::ALL {
         let input = stage_input_topic(config, stage);

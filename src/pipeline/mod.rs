@@ -4,6 +4,7 @@
 
 pub mod kafka;
 pub mod protocol;
+pub mod router;
 mod service;
 pub mod simulate;
 mod stage;

@@ -270,6 +270,15 @@ async fn run_stages(
             }
         });
     }
+    // Platform topics are translated where contacts are assembled.
+    if !config.inputs.is_empty() && config.stages.contains(&StageName::Assemble) {
+        handles.push(super::router::spawn(
+            config.clone(),
+            metrics.clone(),
+            stop.clone(),
+            crash.clone(),
+        ));
+    }
     tracing::info!(instance = %instance, stages = ?config.stages, "started");
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let crashed = loop {

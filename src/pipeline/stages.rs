@@ -103,6 +103,17 @@ fn dead_letter(
     dead_letter_with(config, metrics, m, reason, error, false, out);
 }
 
+/// A record that made the router panic, dead-lettered by reference.
+pub fn dead_letter_poison_record(
+    config: &Config,
+    metrics: &Metrics,
+    m: &InRecord,
+    error: &str,
+    out: &mut Vec<Out>,
+) {
+    dead_letter_poison(config, metrics, m, error, out);
+}
+
 /// A quarantined record (see `protocol::Quarantine`): always by reference,
 /// because copying it may be what failed.
 fn dead_letter_poison(
@@ -201,6 +212,154 @@ fn dead_letter_with(
     });
 }
 
+/// The header naming the `topics.inputs` topic a forwarded platform record
+/// came from; stage 1 translates the record with that input's format.
+pub const INPUT_HEADER: &str = "contact-kpi-input";
+
+/// Where a forwarded record was on its platform topic (`partition/offset`),
+/// for the dead-letter headers.
+pub const INPUT_POSITION_HEADER: &str = "contact-kpi-input-position";
+
+/// The events of one record of `topics.input`: a contract event, or the
+/// events of a platform record the router forwarded (several, in order).
+fn decode_input(
+    config: &Config,
+    m: &InRecord,
+) -> Result<Vec<crate::model::ContactEvent>, (&'static str, String)> {
+    let Some(input) = m.header(INPUT_HEADER) else {
+        let content_type = m.header("content-type").map(String::from_utf8_lossy);
+        return decode_event(
+            m.value.as_deref(),
+            content_type.as_deref(),
+            config.input_format,
+            config.raw.input.max_record_bytes,
+        )
+        .map(|e| vec![e])
+        .map_err(|e| (e.reason(), e.to_string()));
+    };
+    let spec = config
+        .inputs
+        .iter()
+        .find(|s| s.topic.as_bytes() == input)
+        .ok_or_else(|| {
+            (
+                "unknown_input",
+                "forwarded from a topic that topics.inputs does not list".to_string(),
+            )
+        })?;
+    let value = m.value.as_deref().unwrap_or_default();
+    if value.len() > config.raw.input.max_record_bytes {
+        return Err((
+            "too_large",
+            format!("record value is {} bytes, over the limit", value.len()),
+        ));
+    }
+    let record = crate::adapters::PlatformRecord {
+        value,
+        timestamp_ms: m.timestamp,
+    };
+    crate::adapters::translate(spec.format, &record, &spec.settings)
+        .map_err(|e| (e.reason(), e.to_string()))
+}
+
+/// The router: one record of a `topics.inputs` topic. A record that makes
+/// contract events is forwarded unchanged to `topics.input`, keyed by its
+/// contact (so all of a contact's records, from every platform stream, meet
+/// in one partition), with the input's name in a header; one that makes
+/// none is counted as ignored; one that cannot be translated is
+/// dead-lettered here, where its position on the platform topic is known.
+pub fn route_record(config: &Config, metrics: &Metrics, m: &InRecord, out: &mut Vec<Out>) {
+    let Some(spec) = config.inputs.iter().find(|s| *s.topic == *m.topic) else {
+        dead_letter(
+            config,
+            metrics,
+            m,
+            "unknown_input",
+            "the router read a topic that topics.inputs does not list",
+            out,
+        );
+        return;
+    };
+    let format = spec.format.as_str();
+    let value = m.value.as_deref().unwrap_or_default();
+    let translated = if m.value.is_none() || value.is_empty() {
+        Err(("empty", "record has no value".to_string()))
+    } else if value.len() > config.raw.input.max_record_bytes {
+        Err((
+            "too_large",
+            format!(
+                "record value is {} bytes, over the limit of {}",
+                value.len(),
+                config.raw.input.max_record_bytes
+            ),
+        ))
+    } else {
+        let record = crate::adapters::PlatformRecord {
+            value,
+            timestamp_ms: m.timestamp,
+        };
+        crate::adapters::translate(spec.format, &record, &spec.settings)
+            .map_err(|e| (e.reason(), e.to_string()))
+    };
+    let events = match translated {
+        Ok(events) => events,
+        Err((reason, error)) => {
+            metrics
+                .input_records
+                .with_label_values(&[format, "dead_letter"])
+                .inc();
+            dead_letter(config, metrics, m, reason, &error, out);
+            return;
+        }
+    };
+    let Some(first) = events.first() else {
+        metrics
+            .input_records
+            .with_label_values(&[format, "ignored"])
+            .inc();
+        return;
+    };
+    metrics
+        .input_records
+        .with_label_values(&[format, "forwarded"])
+        .inc();
+    let unmapped = crate::adapters::unmapped_codes_in_last_translation();
+    if unmapped > 0 {
+        metrics
+            .unmapped_dispositions
+            .with_label_values(&[format])
+            .inc_by(unmapped);
+    }
+    for e in &events {
+        metrics
+            .input_events
+            .with_label_values(&[format, e.channel.as_str(), e.kind.type_name()])
+            .inc();
+    }
+    // A record must not name its own input: only the router sets these.
+    let mut headers: Vec<(String, Option<Vec<u8>>)> = m
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case(INPUT_HEADER) && !k.eq_ignore_ascii_case(INPUT_POSITION_HEADER)
+        })
+        .cloned()
+        .collect();
+    headers.push((INPUT_HEADER.into(), Some(spec.topic.as_bytes().to_vec())));
+    headers.push((
+        INPUT_POSITION_HEADER.into(),
+        Some(format!("{}/{}", m.partition, m.offset).into_bytes()),
+    ));
+    out.push(Out {
+        topic: config.raw.topics.input.clone(),
+        key: first.contact_id.as_bytes().to_vec(),
+        value: m.value.clone(),
+        headers,
+        timestamp: m.timestamp,
+        partition: None,
+    });
+}
+
 /// Stage 1: events → contact facts, keyed by customer hash.
 pub struct AssembleLogic {
     pub config: Arc<Config>,
@@ -247,48 +406,43 @@ impl StageLogic for AssembleLogic {
     }
 
     fn process(&mut self, task: &mut AssembleTask, m: &InRecord, out: &mut Vec<Out>) {
-        let content_type = m.header("content-type").map(String::from_utf8_lossy);
-        let decoded = decode_event(
-            m.value.as_deref(),
-            content_type.as_deref(),
-            self.config.raw.input.format,
-            self.config.raw.input.max_record_bytes,
-        );
         // An event far ahead of its record's own timestamp comes from a
         // wrong clock: it must not move event time for everyone else.
-        let decoded = decoded.map_err(|e| (e.reason(), e.to_string())).and_then(|event| {
+        let decoded = decode_input(&self.config, m).and_then(|events| {
             let record_ms = m.timestamp.filter(|&ms| ms > 0);
             let limit = self.config.max_ahead_of_record_time.as_millis() as i64;
-            match record_ms {
-                Some(ms) if event.ts.timestamp_millis() - ms > limit => Err((
+            match (record_ms, events.iter().find(|e| record_ms.is_some_and(|ms| e.ts.timestamp_millis() - ms > limit))) {
+                (Some(_), Some(event)) => Err((
                     "clock_ahead",
                     format!(
                         "event time {} is more than input.max_ahead_of_record_time ahead of the record timestamp",
                         crate::model::format_ts(event.ts)
                     ),
                 )),
-                _ => Ok(event),
+                _ => Ok(events),
             }
         });
         match decoded {
-            Ok(event) => {
-                let facts = task.apply(
-                    &self.config.engine,
-                    &self.analyzer,
-                    event,
-                    &mut self.counters,
-                );
-                let ts = task.stream_time().map(|t| t.timestamp_millis());
+            Ok(events) => {
                 let ingest = ingest_ms(m);
-                for fact in facts {
-                    out.push(Out {
-                        topic: self.facts_topic.clone(),
-                        key: contact_fact_key(&fact).as_bytes().to_vec(),
-                        value: Some(encode_wire(&fact)),
-                        headers: ingest_headers(ingest),
-                        timestamp: ts,
-                        partition: None,
-                    });
+                for event in events {
+                    let facts = task.apply(
+                        &self.config.engine,
+                        &self.analyzer,
+                        event,
+                        &mut self.counters,
+                    );
+                    let ts = task.stream_time().map(|t| t.timestamp_millis());
+                    for fact in facts {
+                        out.push(Out {
+                            topic: self.facts_topic.clone(),
+                            key: contact_fact_key(&fact).as_bytes().to_vec(),
+                            value: Some(encode_wire(&fact)),
+                            headers: ingest_headers(ingest),
+                            timestamp: ts,
+                            partition: None,
+                        });
+                    }
                 }
             }
             Err((reason, error)) => {

@@ -1,0 +1,589 @@
+//! The router: reads the platform topics of `topics.inputs` and forwards each
+//! record, keyed by the contact it belongs to, to `topics.input`, where stage 1
+//! translates it (see [`super::stages::route_record`]). Platforms key their
+//! streams by whatever their connector chose (or not at all), and one contact
+//! is spread over several streams (Amazon Connect's contact records and its
+//! Contact Lens segments); forwarding by contact is what lets stage 1 hold a
+//! contact's state in one partition.
+//!
+//! Delivery is at least once, on purpose, with no state of its own:
+//! translation is deterministic and every event id comes from the platform's
+//! own ids, so a record forwarded twice (after a crash, or when a rebalance
+//! takes a partition before its offsets were committed) makes the same events
+//! again, which stage 1 drops as duplicates, exactly as it drops the
+//! platforms' own re-deliveries. Offsets are committed only after every
+//! record produced before them was acknowledged, so nothing is lost.
+//!
+//! Records are forwarded in **timestamp order across all platform
+//! partitions** (Kafka Streams' rule for a task with several inputs): one
+//! contact's records come from several streams (a Contact Lens segment during
+//! the call, its contact record after it), and stage 1 closes a contact at
+//! its end, so an order that depended on which partition librdkafka happened
+//! to fetch first would make the words of a backlog replay count or not. The
+//! router buffers what it polls per partition and forwards the oldest head
+//! once every assigned partition has a record buffered or has been read to
+//! its end; a partition that has neither is waited for at most
+//! [`MAX_MERGE_WAIT`], so a silent stream delays the others only that long.
+//! Records with equal timestamps go in (topic, partition, offset) order.
+//!
+//! Errors are handled crash-only, as in the stages: a failed delivery or
+//! commit drops the clients and the router starts over from the committed
+//! offsets.
+
+use super::kafka::{consumer_config, producer_config};
+use super::protocol::{panic_message, InRecord, Out};
+use super::stage::{StageError, StageHandle};
+use super::stages::route_record;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Longest the merge waits for a partition that has nothing buffered and
+/// has not been read to its end before forwarding the others' records.
+pub const MAX_MERGE_WAIT: Duration = Duration::from_secs(2);
+
+/// Records buffered per partition before it is paused (resumed at a tenth).
+const PAUSE_AT: usize = 2000;
+
+/// A topic partition.
+type Partition = (Arc<str>, i32);
+
+/// The merge order of a record: timestamp, then topic, partition, offset.
+type MergeOrder<'a> = (i64, &'a Arc<str>, i32, i64);
+
+/// One partition's buffered records.
+#[derive(Default)]
+struct PartitionBuffer {
+    records: VecDeque<InRecord>,
+    /// Offset after the last record polled (its position).
+    next_offset: Option<i64>,
+    /// Since when it has had nothing buffered while others had.
+    empty_since: Option<Instant>,
+    paused: bool,
+}
+
+/// The timestamp-ordered merge of the assigned partitions (pure: the Kafka
+/// loop tells it what was polled, what is assigned and where each
+/// partition's end is).
+#[derive(Default)]
+pub struct Merger {
+    partitions: BTreeMap<Partition, PartitionBuffer>,
+}
+
+impl Merger {
+    /// Keeps exactly these partitions (a rebalance drops the others' buffers:
+    /// their new owner reads them again from the committed offsets).
+    pub fn assign(&mut self, assigned: &[Partition]) {
+        self.partitions.retain(|k, _| assigned.contains(k));
+        for k in assigned {
+            self.partitions.entry(k.clone()).or_default();
+        }
+    }
+
+    pub fn push(&mut self, record: InRecord) {
+        let b = self
+            .partitions
+            .entry((record.topic.clone(), record.partition))
+            .or_default();
+        b.next_offset = Some(record.offset + 1);
+        b.empty_since = None;
+        b.records.push_back(record);
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.partitions.values().map(|b| b.records.len()).sum()
+    }
+
+    /// The next record in timestamp order, if it can be known now. `at_end`
+    /// says whether a partition with nothing buffered has been read to its
+    /// end (given its next offset).
+    pub fn pop(
+        &mut self,
+        now: Instant,
+        at_end: impl Fn(&str, i32, Option<i64>) -> bool,
+    ) -> Option<InRecord> {
+        let mut oldest: Option<(MergeOrder<'_>, Partition)> = None;
+        let mut blocked = false;
+        for (key, b) in self.partitions.iter_mut() {
+            match b.records.front() {
+                Some(r) => {
+                    let order = (r.timestamp.unwrap_or(i64::MIN), &key.0, key.1, r.offset);
+                    if oldest.as_ref().is_none_or(|(o, _)| order < *o) {
+                        oldest = Some((order, key.clone()));
+                    }
+                }
+                None if at_end(&key.0, key.1, b.next_offset) => b.empty_since = None,
+                None => {
+                    let since = *b.empty_since.get_or_insert(now);
+                    if now.duration_since(since) < MAX_MERGE_WAIT {
+                        blocked = true;
+                    }
+                }
+            }
+        }
+        let (_, key) = oldest?;
+        if blocked {
+            return None;
+        }
+        self.partitions.get_mut(&key)?.records.pop_front()
+    }
+
+    /// Partitions to pause (buffer full) and to resume (drained).
+    fn flow(&mut self) -> (Vec<Partition>, Vec<Partition>) {
+        let (mut pause, mut resume) = (Vec::new(), Vec::new());
+        for (key, b) in self.partitions.iter_mut() {
+            if !b.paused && b.records.len() >= PAUSE_AT {
+                b.paused = true;
+                pause.push(key.clone());
+            } else if b.paused && b.records.len() <= PAUSE_AT / 10 {
+                b.paused = false;
+                resume.push(key.clone());
+            }
+        }
+        (pause, resume)
+    }
+}
+
+/// Longest a flush before a commit may take.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The consumer group of the router: `<kafka.group_id>.router`.
+pub fn router_group_id(config: &Config) -> String {
+    format!("{}.router", config.raw.kafka.group_id)
+}
+
+#[derive(Default)]
+struct Deliveries {
+    failed: AtomicU64,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, m)) = result {
+            tracing::warn!(error = %e, topic = m.topic(), "router delivery failed");
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Starts the router on its own thread; it runs until `stop` (graceful:
+/// flush, commit) or `crash` (nothing more is committed).
+pub fn spawn(
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+    crash: Arc<AtomicBool>,
+) -> StageHandle {
+    for spec in &config.inputs {
+        metrics.precreate_input(spec.format);
+    }
+    let ready = Arc::new(AtomicBool::new(false));
+    let r = ready.clone();
+    let thread = std::thread::Builder::new()
+        .name("router".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                let started = Instant::now();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_once(&config, &metrics, &stop, &crash, &r)
+                }))
+                .unwrap_or_else(|panic| Err(StageError::Panicked(panic_message(&*panic))));
+                r.store(false, Ordering::Relaxed);
+                match result {
+                    Ok(()) => break,
+                    Err(e) => {
+                        metrics.stage_restarts.with_label_values(&["router"]).inc();
+                        tracing::warn!(error = %e, retry_in = ?backoff, "router stopped; starting over from the committed offsets");
+                        if started.elapsed() > Duration::from_secs(60) {
+                            backoff = Duration::from_millis(200);
+                        }
+                        let until = Instant::now() + backoff;
+                        while Instant::now() < until {
+                            if stop.load(Ordering::Relaxed) || crash.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+        })
+        .expect("router thread starts");
+    StageHandle { ready, thread }
+}
+
+fn owned(m: &BorrowedMessage<'_>) -> InRecord {
+    InRecord {
+        topic: Arc::from(m.topic()),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key().map(<[u8]>::to_vec),
+        value: m.payload().map(<[u8]>::to_vec),
+        timestamp: m.timestamp().to_millis(),
+        headers: m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn send(producer: &BaseProducer<Deliveries>, out: &Out) -> Result<(), KafkaError> {
+    let mut headers = OwnedHeaders::new_with_capacity(out.headers.len());
+    for (key, value) in &out.headers {
+        headers = headers.insert(Header {
+            key,
+            value: value.as_deref(),
+        });
+    }
+    loop {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&out.topic)
+            .key(&out.key[..])
+            .headers(headers.clone());
+        if let Some(v) = &out.value {
+            record = record.payload(&v[..]);
+        }
+        if let Some(ts) = out.timestamp {
+            record = record.timestamp(ts);
+        }
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            // Back-pressure: serve deliveries until the queue has room.
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                producer.poll(Duration::from_millis(100));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+fn run_once(
+    config: &Arc<Config>,
+    metrics: &Arc<Metrics>,
+    stop: &AtomicBool,
+    crash: &AtomicBool,
+    ready: &AtomicBool,
+) -> Result<(), StageError> {
+    let mut cc = consumer_config(config);
+    cc.set("group.id", router_group_id(config)).set(
+        "client.id",
+        format!("contact-kpi.router.{}", std::process::id()),
+    );
+    cc.set("statistics.interval.ms", "500");
+    let consumer: BaseConsumer<Watermarks> = cc.create_with_context(Watermarks::default())?;
+    let topics: Vec<&str> = config.inputs.iter().map(|s| s.topic.as_str()).collect();
+    consumer.subscribe(&topics)?;
+    let producer: BaseProducer<Deliveries> =
+        producer_config(config).create_with_context(Deliveries::default())?;
+    tracing::info!(topics = ?topics, "router started");
+    // Next offset to commit per (topic, partition), once what came before is delivered.
+    let mut pending: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut last_commit = Instant::now();
+    let mut merger = Merger::default();
+    let mut assignment_checked = Instant::now() - Duration::from_secs(1);
+    loop {
+        if crash.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if stop.load(Ordering::Relaxed) {
+            commit(&consumer, &producer, &mut pending)?;
+            tracing::info!("router stopped");
+            return Ok(());
+        }
+        ready.store(true, Ordering::Relaxed);
+        if assignment_checked.elapsed() >= Duration::from_millis(200) {
+            let assigned: Vec<(Arc<str>, i32)> = consumer
+                .assignment()?
+                .elements()
+                .iter()
+                .map(|e| (Arc::from(e.topic()), e.partition()))
+                .collect();
+            merger.assign(&assigned);
+            assignment_checked = Instant::now();
+        }
+        // Poll without waiting while anything is buffered: the merge needs
+        // every partition's head.
+        let wait = if merger.buffered() > 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(50)
+        };
+        match consumer.poll(wait) {
+            Some(Ok(m)) => {
+                metrics
+                    .records_consumed
+                    .with_label_values(&["router"])
+                    .inc();
+                merger.push(owned(&m));
+            }
+            Some(Err(e)) => tracing::debug!(error = %e, "router consumer error"),
+            None => {}
+        }
+        let (pause, resume) = merger.flow();
+        for (list, pausing) in [(pause, true), (resume, false)] {
+            if list.is_empty() {
+                continue;
+            }
+            let mut tpl = TopicPartitionList::new();
+            for (t, p) in &list {
+                tpl.add_partition(t, *p);
+            }
+            if pausing {
+                consumer.pause(&tpl)?;
+            } else {
+                consumer.resume(&tpl)?;
+            }
+        }
+        let now = Instant::now();
+        let at_end = |topic: &str, partition: i32, next: Option<i64>| {
+            let high = consumer
+                .context()
+                .high
+                .lock()
+                .expect("watermarks not poisoned");
+            match high.get(&(topic.to_string(), partition)) {
+                Some(&h) => h == 0 || next.is_some_and(|n| n >= h),
+                None => false,
+            }
+        };
+        while let Some(record) = merger.pop(now, at_end) {
+            forward(config, metrics, &producer, &record)?;
+            pending.insert(
+                (record.topic.to_string(), record.partition),
+                record.offset + 1,
+            );
+        }
+        producer.poll(Duration::ZERO);
+        if !pending.is_empty() && last_commit.elapsed() >= config.commit_interval {
+            commit(&consumer, &producer, &mut pending)?;
+            last_commit = Instant::now();
+        }
+    }
+}
+
+/// The router's consumer context: keeps each partition's high watermark
+/// (the last stable offset under read_committed) from librdkafka's
+/// statistics, which come from its fetch responses without a request of
+/// their own.
+#[derive(Default)]
+struct Watermarks {
+    high: std::sync::Mutex<BTreeMap<(String, i32), i64>>,
+}
+
+impl ClientContext for Watermarks {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut high = self.high.lock().expect("watermarks not poisoned");
+        for (name, topic) in &statistics.topics {
+            for (p, partition) in &topic.partitions {
+                if *p < 0 {
+                    continue;
+                }
+                let hw = if partition.ls_offset >= 0 {
+                    partition.ls_offset
+                } else {
+                    partition.hi_offset
+                };
+                if hw >= 0 {
+                    high.insert((name.clone(), *p), hw);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for Watermarks {}
+
+/// Routes one record and sends what comes of it. A panic in an adapter is a
+/// bug that one record triggers: that record is dead-lettered by reference
+/// and the rest flows.
+fn forward(
+    config: &Config,
+    metrics: &Metrics,
+    producer: &BaseProducer<Deliveries>,
+    record: &InRecord,
+) -> Result<(), StageError> {
+    let routed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut o = Vec::new();
+        route_record(config, metrics, record, &mut o);
+        o
+    }));
+    let out = match routed {
+        Ok(o) => o,
+        Err(panic) => {
+            let error = format!("translating it panicked: {}", panic_message(&*panic));
+            metrics.poison_records.with_label_values(&["router"]).inc();
+            let mut o = Vec::new();
+            super::stages::dead_letter_poison_record(config, metrics, record, &error, &mut o);
+            o
+        }
+    };
+    for o in &out {
+        send(producer, o)?;
+        metrics
+            .records_produced
+            .with_label_values(&["router"])
+            .inc();
+    }
+    Ok(())
+}
+
+/// Flushes, then commits the offsets after what was delivered. A commit the
+/// group refuses because the partitions moved on is dropped: their new owner
+/// forwards those records again, which changes nothing downstream.
+fn commit(
+    consumer: &BaseConsumer<Watermarks>,
+    producer: &BaseProducer<Deliveries>,
+    pending: &mut BTreeMap<(String, i32), i64>,
+) -> Result<(), StageError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    producer.flush(FLUSH_TIMEOUT)?;
+    if producer.context().failed.swap(0, Ordering::Relaxed) > 0 {
+        return Err(StageError::Kafka(KafkaError::Flush(
+            RDKafkaErrorCode::MessageTimedOut,
+        )));
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in pending.iter() {
+        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    pending.clear();
+    match consumer.commit(&tpl, CommitMode::Sync) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.rdkafka_error_code(),
+                Some(
+                    RDKafkaErrorCode::RebalanceInProgress
+                        | RDKafkaErrorCode::IllegalGeneration
+                        | RDKafkaErrorCode::UnknownMemberId
+                        | RDKafkaErrorCode::State
+                )
+            ) =>
+        {
+            tracing::info!(error = %e, "router commit refused after a rebalance; the new owner forwards those records again");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(topic: &Arc<str>, partition: i32, offset: i64, ts: i64) -> InRecord {
+        InRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            key: None,
+            value: None,
+            timestamp: Some(ts),
+            headers: Vec::new(),
+        }
+    }
+
+    proptest! {
+        /// Whatever order the partitions' records are polled in, once each
+        /// partition is read to its end the merge forwards them in timestamp
+        /// order (ties by topic, partition, offset), each exactly once.
+        #[test]
+        fn the_merge_order_does_not_depend_on_the_poll_order(
+            streams in prop::collection::vec(prop::collection::vec(0i64..50, 0..12), 1..5),
+            interleaving in prop::collection::vec(0usize..5, 0..80),
+        ) {
+            let topics: Vec<Arc<str>> = vec![Arc::from("lens"), Arc::from("ctr")];
+            // Each stream: its own partition, its records in offset order with
+            // non-decreasing timestamps (as one producer writes them).
+            let mut queues: Vec<VecDeque<InRecord>> = streams
+                .iter()
+                .enumerate()
+                .map(|(i, ts)| {
+                    let mut ts = ts.clone();
+                    ts.sort();
+                    let topic = &topics[i % 2];
+                    ts.iter().enumerate().map(|(o, t)| record(topic, i as i32, o as i64, *t)).collect()
+                })
+                .collect();
+            let ends: BTreeMap<(Arc<str>, i32), i64> = queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| ((topics[i % 2].clone(), i as i32), q.len() as i64))
+                .collect();
+            let mut expected: Vec<(i64, Arc<str>, i32, i64)> = queues
+                .iter()
+                .flatten()
+                .map(|r| (r.timestamp.unwrap(), r.topic.clone(), r.partition, r.offset))
+                .collect();
+            expected.sort();
+            let mut merger = Merger::default();
+            let assigned: Vec<(Arc<str>, i32)> = ends.keys().cloned().collect();
+            merger.assign(&assigned);
+            let now = Instant::now();
+            let mut polled: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
+            let at_end = |polled: &BTreeMap<(Arc<str>, i32), i64>, t: &str, p: i32| {
+                let key = (Arc::from(t), p);
+                polled.get(&key).copied().unwrap_or(0) >= ends[&key]
+            };
+            let mut out = Vec::new();
+            let mut picks = interleaving.into_iter();
+            loop {
+                let live: Vec<usize> = (0..queues.len()).filter(|&i| !queues[i].is_empty()).collect();
+                if live.is_empty() {
+                    break;
+                }
+                let i = live[picks.next().unwrap_or(0) % live.len()];
+                let r = queues[i].pop_front().unwrap();
+                *polled.entry((r.topic.clone(), r.partition)).or_default() += 1;
+                merger.push(r);
+                while let Some(r) = merger.pop(now, |t, p, _| at_end(&polled, t, p)) {
+                    out.push((r.timestamp.unwrap(), r.topic.clone(), r.partition, r.offset));
+                }
+            }
+            while let Some(r) = merger.pop(now, |t, p, _| at_end(&polled, t, p)) {
+                out.push((r.timestamp.unwrap(), r.topic.clone(), r.partition, r.offset));
+            }
+            prop_assert_eq!(out, expected);
+        }
+    }
+
+    #[test]
+    fn a_silent_partition_holds_the_others_back_only_for_the_merge_wait() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        let mut m = Merger::default();
+        m.assign(&[(a.clone(), 0), (b.clone(), 0)]);
+        m.push(record(&a, 0, 0, 10));
+        let t0 = Instant::now();
+        assert!(
+            m.pop(t0, |_, _, _| false).is_none(),
+            "b might still bring older records"
+        );
+        let r = m
+            .pop(t0 + MAX_MERGE_WAIT, |_, _, _| false)
+            .expect("waited long enough");
+        assert_eq!(r.offset, 0);
+        // Once b is known to be at its end, nothing waits.
+        m.push(record(&a, 0, 1, 11));
+        assert!(m.pop(Instant::now(), |t, _, _| t == "b").is_some());
+    }
+}
