@@ -1457,3 +1457,68 @@ fn a_customer_with_thousands_of_contacts_keeps_bounded_history() {
         2 * (12_000 - MAX_HISTORY_PER_CUSTOMER as u64)
     );
 }
+
+/// Platforms whose transcripts say only that a turn is the agent's (Amazon
+/// Connect's Contact Lens): the turn belongs to whoever holds the contact at
+/// that moment, is judged in that agent's segment and is that agent's first
+/// response; held by nobody it belongs to no one, and no agent "" appears.
+#[test]
+fn an_unnamed_agent_turn_belongs_to_the_agent_holding_the_contact() {
+    let mut s = Script::new();
+    s.at("c1", Channel::Chat, "2026-11-22T09:00:00Z", started("k1"))
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:00:05Z",
+            say(Party::Agent, None, "Welkom, een moment geduld.", None),
+        )
+        .at("c1", Channel::Chat, "2026-11-22T09:00:10Z", joined("a1"))
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:00:20Z",
+            say(
+                Party::Customer,
+                None,
+                "Mijn pakket is na vijf weken nog steeds niet binnen.",
+                None,
+            ),
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:00:50Z",
+            say(
+                Party::Agent,
+                None,
+                "Wat vervelend dat u zo lang moet wachten. Mag ik uw ordernummer?",
+                None,
+            ),
+        )
+        .at(
+            "c1",
+            Channel::Chat,
+            "2026-11-22T09:04:00Z",
+            ended(Disposition::Resolved),
+        );
+    let e = engine_with(&s.events);
+    let a1 = counts_of(&e, Some("a1"), Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    assert_eq!(
+        (a1.handled, a1.empathy_scored, a1.questions_asked),
+        (1, 1, 1)
+    );
+    let ch = counts_of(&e, None, Channel::Chat, 0, "2026-11-22T09:00:00Z");
+    // The turn before anyone answered is nobody's: the first response is a1's, at 50 s.
+    assert_eq!(
+        (ch.first_response_ms_sum, ch.first_response_ms_count),
+        (50_000, 1)
+    );
+    assert_eq!((ch.reply_ms_sum, ch.reply_ms_count), (30_000, 1));
+    assert!(
+        e.state()
+            .aggregator
+            .iter()
+            .all(|(k, _)| k.agent.as_deref() != Some("")),
+        "no agent without a name"
+    );
+}

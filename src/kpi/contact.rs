@@ -638,9 +638,21 @@ pub fn summarize(
                 customer_turns.push((it.ts, turn.end_ts));
             }
             Party::Agent => {
-                let agent = turn.agent_id.as_deref().unwrap_or("");
-                let seg = segment_at(&segments, it.ts, Some(agent))
-                    .or_else(|| segments.iter().position(|s| s.agent_id == agent));
+                let (seg, agent) = match turn.agent_id.as_deref() {
+                    Some(agent) => (
+                        segment_at(&segments, it.ts, Some(agent))
+                            .or_else(|| segments.iter().position(|s| s.agent_id == agent)),
+                        agent.to_string(),
+                    ),
+                    // A platform that marks a turn only as the agent's
+                    // (Contact Lens): whoever holds the contact then. Held
+                    // by nobody (before the answer, between a transfer and
+                    // the next join), it belongs to no one and is left out.
+                    None => match segment_at(&segments, it.ts, None) {
+                        Some(i) => (Some(i), segments[i].agent_id.clone()),
+                        None => continue,
+                    },
+                };
                 if let Some(i) = seg {
                     segments[i].turns.push(idx);
                     if open.channel == Channel::Voice {
@@ -660,8 +672,7 @@ pub fn summarize(
                 }
                 if first_response.is_none() && open.channel != Channel::Voice {
                     if let Some(started) = open.started {
-                        first_response =
-                            Some((agent.to_string(), millis_between(started, it.ts).max(0)));
+                        first_response = Some((agent, millis_between(started, it.ts).max(0)));
                     }
                 }
             }
