@@ -79,13 +79,16 @@ pub struct Merger {
 }
 
 impl Merger {
-    /// Keeps exactly these partitions (a rebalance drops the others' buffers:
-    /// their new owner reads them again from the committed offsets).
-    pub fn assign(&mut self, assigned: &[Partition]) {
-        self.partitions.retain(|k, _| assigned.contains(k));
-        for k in assigned {
-            self.partitions.entry(k.clone()).or_default();
-        }
+    /// Starts over with these partitions, nothing buffered: after a
+    /// rebalance every assigned partition is read again from its committed
+    /// offset (what was buffered and not forwarded is polled again; what was
+    /// forwarded and not committed is forwarded again, which changes
+    /// nothing downstream).
+    pub fn reset(&mut self, assigned: &[Partition]) {
+        self.partitions = assigned
+            .iter()
+            .map(|k| (k.clone(), PartitionBuffer::default()))
+            .collect();
     }
 
     pub fn push(&mut self, record: InRecord) {
@@ -297,7 +300,6 @@ fn run_once(
     let mut pending: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut last_commit = Instant::now();
     let mut merger = Merger::default();
-    let mut assignment_checked = Instant::now() - Duration::from_secs(1);
     loop {
         if crash.load(Ordering::Relaxed) {
             return Ok(());
@@ -308,16 +310,6 @@ fn run_once(
             return Ok(());
         }
         ready.store(true, Ordering::Relaxed);
-        if assignment_checked.elapsed() >= Duration::from_millis(200) {
-            let assigned: Vec<(Arc<str>, i32)> = consumer
-                .assignment()?
-                .elements()
-                .iter()
-                .map(|e| (Arc::from(e.topic()), e.partition()))
-                .collect();
-            merger.assign(&assigned);
-            assignment_checked = Instant::now();
-        }
         // Poll without waiting while anything is buffered: the merge needs
         // every partition's head.
         let wait = if merger.buffered() > 0 {
@@ -325,7 +317,22 @@ fn run_once(
         } else {
             Duration::from_millis(50)
         };
-        match consumer.poll(wait) {
+        let polled = consumer.poll(wait);
+        // Rebalances happen inside `poll`: learn the new assignment before
+        // the record it returned is merged (a partition the merge does not
+        // know of cannot hold the others back).
+        if consumer.context().rebalanced.swap(false, Ordering::Relaxed) {
+            let assigned: Vec<Partition> = consumer
+                .assignment()?
+                .elements()
+                .iter()
+                .map(|e| (Arc::from(e.topic()), e.partition()))
+                .collect();
+            merger.reset(&assigned);
+            // Paused partitions resume at their committed offsets anyway.
+            consumer.resume(&consumer.assignment()?)?;
+        }
+        match polled {
             Some(Ok(m)) => {
                 metrics
                     .records_consumed
@@ -385,6 +392,10 @@ fn run_once(
 #[derive(Default)]
 struct Watermarks {
     high: std::sync::Mutex<BTreeMap<(String, i32), i64>>,
+    /// Set by a rebalance: the merge must learn the new assignment before
+    /// it forwards anything (a partition it does not know of cannot hold
+    /// it back).
+    rebalanced: AtomicBool,
 }
 
 impl ClientContext for Watermarks {
@@ -408,7 +419,11 @@ impl ClientContext for Watermarks {
     }
 }
 
-impl ConsumerContext for Watermarks {}
+impl ConsumerContext for Watermarks {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, _: &rdkafka::consumer::Rebalance<'_>) {
+        self.rebalanced.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Routes one record and sends what comes of it. A panic in an adapter is a
 /// bug that one record triggers: that record is dead-lettered by reference
@@ -538,7 +553,7 @@ mod tests {
             expected.sort();
             let mut merger = Merger::default();
             let assigned: Vec<(Arc<str>, i32)> = ends.keys().cloned().collect();
-            merger.assign(&assigned);
+            merger.reset(&assigned);
             let now = Instant::now();
             let mut polled: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
             let at_end = |polled: &BTreeMap<(Arc<str>, i32), i64>, t: &str, p: i32| {
@@ -571,7 +586,7 @@ mod tests {
     fn a_silent_partition_holds_the_others_back_only_for_the_merge_wait() {
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
         let mut m = Merger::default();
-        m.assign(&[(a.clone(), 0), (b.clone(), 0)]);
+        m.reset(&[(a.clone(), 0), (b.clone(), 0)]);
         m.push(record(&a, 0, 0, 10));
         let t0 = Instant::now();
         assert!(
