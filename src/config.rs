@@ -628,14 +628,29 @@ fn validate_inputs(raw: &RawConfig) -> Result<ValidInputs, ConfigError> {
         &raw.adapters.unmapped_disposition,
     )?;
     let mut codes = std::collections::HashMap::new();
+    let mut transfers = Vec::new();
     for (code, name) in &raw.adapters.dispositions {
+        if name.trim() == "transferred" {
+            transfers.push(code.clone());
+            continue;
+        }
         codes.insert(
             code.clone(),
-            disposition(format!("adapters.dispositions.\"{code}\""), name)?,
+            disposition(format!("adapters.dispositions.\"{code}\""), name).map_err(|_| {
+                invalid(
+                    &format!("adapters.dispositions.\"{code}\""),
+                    format!(
+                        "`{name}` is not resolved, unresolved, escalated, callback_scheduled \
+                             or transferred"
+                    ),
+                )
+            })?,
         );
     }
     let base = AdapterSettings {
-        dispositions: std::sync::Arc::new(Dispositions::with(&codes, unmapped)),
+        dispositions: std::sync::Arc::new(
+            Dispositions::with(&codes, unmapped).with_transfer_codes(&transfers),
+        ),
         mapping: None,
     };
     let t = &raw.topics;
@@ -863,7 +878,7 @@ mod tests {
                  {{ topic = \"acme\", format = \"mapping\", mapping = \"{}\" }},\n  \
                  {{ topic = \"contact-events\", format = \"contract-protobuf\" }},\n]\n\
                  [adapters]\nunmapped_disposition = \"escalated\"\n\
-                 [adapters.dispositions]\n\"Klant Geholpen\" = \"resolved\"\n",
+                 [adapters.dispositions]\n\"Klant Geholpen\" = \"resolved\"\n\"Doorverbonden\" = \"transferred\"\n",
                 mapping.display()
             ),
         )
@@ -887,6 +902,7 @@ mod tests {
         let d = &c.inputs[0].settings.dispositions;
         assert_eq!(d.map("klant geholpen"), (Disposition::Resolved, true));
         assert_eq!(d.map("iets anders").0, Disposition::Escalated);
+        assert!(d.passes_on("doorverbonden"));
 
         let c = Config::load_with_env(
             None,

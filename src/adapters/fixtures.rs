@@ -87,16 +87,26 @@ pub fn settings(format: InputFormat) -> AdapterSettings {
         let parse = |s: &Value| {
             Disposition::parse(s.as_str().expect("a disposition name")).expect("a disposition")
         };
-        let codes: HashMap<String, Disposition> = v
+        let all = v
             .get("codes")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, d)| (k.clone(), parse(d))).collect())
+            .cloned()
             .unwrap_or_default();
+        let transfers: Vec<String> = all
+            .iter()
+            .filter(|(_, d)| d.as_str() == Some("transferred"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let codes: HashMap<String, Disposition> = all
+            .iter()
+            .filter(|(_, d)| d.as_str() != Some("transferred"))
+            .map(|(k, d)| (k.clone(), parse(d)))
+            .collect();
         let unmapped = v
             .get("unmapped")
             .map(parse)
             .unwrap_or(Disposition::Unresolved);
-        Dispositions::with(&codes, unmapped)
+        Dispositions::with(&codes, unmapped).with_transfer_codes(&transfers)
     } else {
         Dispositions::default()
     };

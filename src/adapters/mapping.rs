@@ -33,6 +33,16 @@ use thiserror::Error;
 
 const PLATFORM: &str = "mapping";
 
+/// What a field's source gives for one record.
+enum Read {
+    Value(Value),
+    /// Absent and optional: the field is left out.
+    Absent,
+    /// A wrap-up code configured as `transferred`: this agent's part of the
+    /// contact ended, not the contact, so the rule makes no event.
+    PassedOn,
+}
+
 /// The contract fields a rule may fill (`type` comes from the rule).
 const FIELDS: [&str; 16] = [
     "event_id",
@@ -231,12 +241,19 @@ impl Mapping {
             }
             let mut event = Map::new();
             event.insert("type".into(), Value::String(rule.kind.clone()));
+            let mut passed_on = false;
             for (name, source) in &rule.fields {
-                if let Some(v) = source.read(&doc, name, settings)? {
-                    event.insert(name.clone(), v);
+                match source.read(&doc, name, settings)? {
+                    Read::Value(v) => {
+                        event.insert(name.clone(), v);
+                    }
+                    Read::Absent => {}
+                    Read::PassedOn => passed_on = true,
                 }
             }
-            events.push(Value::Object(event));
+            if !passed_on {
+                events.push(Value::Object(event));
+            }
         }
         Ok(events)
     }
@@ -285,7 +302,7 @@ impl Source {
         doc: &Value,
         field: &str,
         settings: &AdapterSettings,
-    ) -> Result<Option<Value>, AdapterError> {
+    ) -> Result<Read, AdapterError> {
         let name = || {
             self.pointer
                 .as_deref()
@@ -299,7 +316,7 @@ impl Source {
             .or(self.value.as_ref());
         let Some(raw) = found else {
             if self.optional {
-                return Ok(None);
+                return Ok(Read::Absent);
             }
             return Err(AdapterError::missing(PLATFORM, name()));
         };
@@ -339,7 +356,7 @@ impl Source {
             }
             Convert::Language => match raw.as_str().and_then(language_tag) {
                 Some(l) => Value::String(l),
-                None if self.optional => return Ok(None),
+                None if self.optional => return Ok(Read::Absent),
                 None => return Err(bad("is not a language tag")),
             },
             Convert::Disposition => {
@@ -348,6 +365,9 @@ impl Source {
                     Value::Number(n) => n.to_string(),
                     _ => return Err(bad("is not a code")),
                 };
+                if settings.dispositions.passes_on(&code) {
+                    return Ok(Read::PassedOn);
+                }
                 Value::String(settings.dispositions.name(&code).to_string())
             }
         };
@@ -364,7 +384,7 @@ impl Source {
                     .ok_or_else(|| bad("has a value the mapping's table does not list"))?
             }
         };
-        Ok(Some(match looked_up {
+        Ok(Read::Value(match looked_up {
             Value::String(s) if !self.prefix.is_empty() || !self.suffix.is_empty() => {
                 Value::String(format!("{}{s}{}", self.prefix, self.suffix))
             }

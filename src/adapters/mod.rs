@@ -121,6 +121,12 @@ pub struct PlatformRecord<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispositions {
     codes: HashMap<String, Disposition>,
+    /// Codes that say the agent passed the contact on (`"transferred"` in
+    /// configuration): such a wrap-up ends that agent's part, not the
+    /// contact. Platforms where every agent wraps up (Genesys Cloud's
+    /// after-call work per participant) need them to keep a transferred
+    /// contact open for the next agent.
+    passes_on: std::collections::HashSet<String>,
     unmapped: Disposition,
 }
 
@@ -130,6 +136,7 @@ impl Default for Dispositions {
     fn default() -> Self {
         let mut d = Dispositions {
             codes: HashMap::new(),
+            passes_on: std::collections::HashSet::new(),
             unmapped: Disposition::Unresolved,
         };
         for (code, disposition) in [
@@ -161,6 +168,23 @@ impl Dispositions {
         }
         d.unmapped = unmapped;
         d
+    }
+
+    /// These codes say the contact was passed on (configured as
+    /// `"transferred"`); they replace any disposition the code had.
+    pub fn with_transfer_codes<'a>(mut self, codes: impl IntoIterator<Item = &'a String>) -> Self {
+        for code in codes {
+            let code = normal_code(code);
+            self.codes.remove(&code);
+            self.passes_on.insert(code);
+        }
+        self
+    }
+
+    /// Whether a wrap-up code says the agent passed the contact on (no end
+    /// of the contact).
+    pub fn passes_on(&self, code: &str) -> bool {
+        self.passes_on.contains(&normal_code(code))
     }
 
     /// The disposition for a code, and whether the code was listed.
@@ -468,6 +492,9 @@ mod tests {
         assert_eq!(d.map("CLOSED"), (Disposition::Unresolved, true));
         assert_eq!(d.map("solved"), (Disposition::Resolved, true));
         assert_eq!(d.map("Terugbellen morgen"), (Disposition::Escalated, false));
+        let d = d.with_transfer_codes(&["Doorverbonden".to_string(), "closed".to_string()]);
+        assert!(d.passes_on(" doorverbonden") && d.passes_on("CLOSED"));
+        assert!(!d.passes_on("solved"));
     }
 
     #[test]
