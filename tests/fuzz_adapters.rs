@@ -44,10 +44,10 @@ fn odd_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| Value::from(f)),
+            .prop_map(Value::from),
         "[a-zA-Z0-9:/+._ -]{0,30}".prop_map(Value::String),
         Just(Value::String("2026-13-45T99:99:99Z".into())),
         Just(Value::String("9999-12-31T23:59:59Z".into())),
