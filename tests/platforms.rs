@@ -308,3 +308,177 @@ async fn twilio_flex_taskrouter_and_conversations_match_the_recomputation() {
 async fn zendesk_ticket_events_match_the_recomputation() {
     end_to_end(InputFormat::Zendesk).await;
 }
+
+/// One contract event as the homegrown platform of the mapping fixtures
+/// (`tests/data/platforms/mapping/`) would send it.
+fn as_acme_record(e: &ContactEvent) -> Value {
+    use serde_json::json;
+    let medium = match e.channel {
+        contact_kpi::model::Channel::Voice => "phone",
+        contact_kpi::model::Channel::Chat => "webchat",
+        contact_kpi::model::Channel::Email => "mail",
+    };
+    let at = e.ts.timestamp_millis();
+    let contact = json!({ "id": e.contact_id, "medium": medium });
+    let mut r = match &e.kind {
+        EventKind::ContactStarted {
+            customer_id,
+            queue,
+            language,
+        } => {
+            let mut r = json!({ "kind": "contact.queued", "customer": { "number": customer_id } });
+            if let Some(q) = queue {
+                r["queue"] = json!(q);
+            }
+            if let Some(l) = language {
+                r["customer"]["locale"] = json!(l);
+            }
+            r
+        }
+        EventKind::AgentJoined { agent_id } => {
+            json!({ "kind": "contact.answered", "agent": { "login": agent_id } })
+        }
+        EventKind::Transfer { from_agent_id } => {
+            json!({ "kind": "contact.transferred_out", "agent": { "login": from_agent_id } })
+        }
+        EventKind::Message {
+            party,
+            agent_id,
+            text,
+            end_ts,
+            raised_voice,
+        } => {
+            let mut r = json!({ "kind": "utterance", "words": text, "loud": raised_voice,
+                "speaker": if *party == Party::Agent { "agent" } else { "customer" } });
+            if let Some(a) = agent_id {
+                r["agent"] = json!({ "login": a });
+            }
+            if let Some(t) = end_ts {
+                r["until"] = json!(t.timestamp_millis());
+            }
+            r
+        }
+        EventKind::ContactEnded {
+            disposition,
+            callback_due,
+        } => {
+            let mut r = json!({ "kind": "contact.closed", "wrapup": disposition.as_str() });
+            if let Some(d) = callback_due {
+                r["callback_at"] = json!(d.timestamp_millis());
+            }
+            r
+        }
+        EventKind::CallbackCompleted { agent_id } => {
+            json!({ "kind": "callback.done", "agent": { "login": agent_id } })
+        }
+        EventKind::Survey { csat } => json!({ "kind": "survey.answered", "score": csat }),
+    };
+    r["id"] = json!(e.event_id);
+    r["at"] = json!(at);
+    r["contact"] = contact;
+    r
+}
+
+/// Days of a homegrown platform's traffic waiting on its topic (unkeyed,
+/// three partitions) when the service starts; the service is killed while
+/// it catches up and started again. The aggregates equal the naive
+/// recomputation of the simulated contract events the platform records
+/// stand for: nothing forwarded twice after the crash counts twice, and
+/// nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_backlog_through_the_router_survives_a_crash_during_catch_up() {
+    let broker = Broker::start();
+    // Commits a second apart: the crash leaves records forwarded but not
+    // committed, which the next run forwards again.
+    let env = test_env(
+        &broker,
+        "acme-backlog",
+        &[("CONTACT_KPI__PIPELINE__COMMIT_INTERVAL", "1s")],
+    );
+    let input = env
+        .iter()
+        .find(|(k, _)| k == "CONTACT_KPI__TOPICS__INPUT")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let topic = format!("{input}-acme");
+    let mapping = dir(InputFormat::Mapping).join("mapping.toml");
+    let path = broker.dir.join("acme.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[topics]\ninputs = [{{ topic = {}, format = \"mapping\", mapping = {} }}]\n",
+            toml_string(&topic),
+            toml_string(&mapping.display().to_string())
+        ),
+    )
+    .unwrap();
+    let config = Config::load_with_env(Some(&path), env).unwrap();
+    let events = multi_day_traffic(7, 6000);
+    let want = naive_expected(&config, &events);
+    let brokers = broker.brokers();
+    create_topic(&brokers, &topic, 3).await;
+    let producer = producer(&brokers);
+    let mut pending = Vec::new();
+    for e in &events {
+        let value = serde_json::to_vec(&as_acme_record(e)).unwrap();
+        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&topic)
+            .payload(&value[..])
+            .timestamp(e.ts.timestamp_millis());
+        pending.push(
+            producer
+                .send_result(rec)
+                .map_err(|(e, _)| e)
+                .expect("enqueued"),
+        );
+        if pending.len() >= 1000 {
+            for f in pending.drain(..) {
+                f.await.unwrap().expect("delivered");
+            }
+        }
+    }
+    for f in pending {
+        f.await.unwrap().expect("delivered");
+    }
+
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let forwarded = |s: &RunningService| {
+        s.metrics
+            .input_records
+            .with_label_values(&["mapping", "forwarded"])
+            .get()
+    };
+    let third = events.len() as u64 / 3;
+    assert!(
+        wait_until(Duration::from_secs(120), || forwarded(&service) > third).await,
+        "the router forwards"
+    );
+    let before_crash = forwarded(&service);
+    service.crash().await;
+    let service = RunningService::start(config.clone()).await.unwrap();
+    let (got, _) = settled(&config, &broker, &want, Duration::from_secs(240)).await;
+    eprintln!(
+        "{} records; forwarded {before_crash} before the crash, {} after it",
+        events.len(),
+        forwarded(&service)
+    );
+    assert!(
+        before_crash < events.len() as u64,
+        "the crash came during the catch-up"
+    );
+    assert!(forwarded(&service) > 0, "the second run forwarded the rest");
+    let wrong: Vec<_> = want
+        .iter()
+        .filter(|(k, n)| got.get(*k) != Some(*n))
+        .collect();
+    for (k, n) in wrong.iter().take(3) {
+        eprintln!("{k:?}\n expected {n:?}\n      got {:?}", got.get(*k));
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} aggregates differ",
+        wrong.len(),
+        want.len()
+    );
+    assert_eq!(got.len(), want.len(), "no extra aggregates");
+    service.stop().await.unwrap();
+}

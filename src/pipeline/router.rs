@@ -336,7 +336,7 @@ fn run_once(
             Some(Ok(m)) => {
                 metrics
                     .records_consumed
-                    .with_label_values(&["router"])
+                    .with_label_values(&[m.topic()])
                     .inc();
                 merger.push(owned(&m));
             }
@@ -453,7 +453,7 @@ fn forward(
         send(producer, o)?;
         metrics
             .records_produced
-            .with_label_values(&["router"])
+            .with_label_values(&[&o.topic])
             .inc();
     }
     Ok(())
