@@ -9,7 +9,7 @@
 
 use super::normalize;
 use super::Category;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -43,9 +43,13 @@ impl Hasher for WordHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf));
+            // Byte by byte: a copy of a variable length calls memcpy,
+            // which cost more than the hashing (most words fit here).
+            let tail = rest
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            self.add(tail);
         }
     }
 
@@ -63,6 +67,64 @@ impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
         self.hash
     }
+}
+
+/// A 1024-bit Bloom filter over a word's length and first and last bytes:
+/// most words of a message are in no word list, and this answers "not in
+/// it" for most of them without hashing the word.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WordFilter {
+    bits: [u64; 16],
+}
+
+impl WordFilter {
+    #[inline]
+    fn bit(word: &str) -> usize {
+        let b = word.as_bytes();
+        let (first, last) = match b {
+            [] => (0, 0),
+            [f, .., l] => (usize::from(*f), usize::from(*l)),
+            [f] => (usize::from(*f), usize::from(*f)),
+        };
+        (first.wrapping_mul(0x9E37) ^ last.wrapping_mul(0x85EB) ^ b.len().wrapping_mul(0xC2B3)) >> 3
+            & 1023
+    }
+
+    fn of<'w>(words: impl Iterator<Item = &'w String>) -> Self {
+        let mut filter = WordFilter::default();
+        for word in words {
+            let bit = Self::bit(word);
+            filter.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        filter
+    }
+
+    /// Whether `word` may be one of the words: false means it is not.
+    #[inline]
+    pub fn may_contain(&self, word: &str) -> bool {
+        let bit = Self::bit(word);
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
+/// What [`Lexicon::word_info`] knows of a word.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WordInfo {
+    /// [`Modifier`] bits.
+    pub modifiers: u8,
+    /// The spelling map rewrites it.
+    pub spelled: bool,
+    /// [`Starts`] bits.
+    pub starts: u8,
+}
+
+/// Bits of [`WordInfo::starts`]: the word is the first of a greeting or a
+/// closing, so only tokens with the bit need the phrase lists compared.
+pub(crate) struct Starts;
+
+impl Starts {
+    pub const GREETING: u8 = 1;
+    pub const CLOSING: u8 = 2;
 }
 
 /// Bits of [`Lexicon::modifiers`], kept on each token.
@@ -192,9 +254,12 @@ pub(crate) struct Lexicon {
     /// Negators, intensifiers and clause breaks as [`Modifier`] bits, so a
     /// token is looked up once while it is normalized.
     pub modifiers: WordMap<u8>,
-    /// Every modifier word and spelling key: its [`Modifier`] bits and
-    /// whether the spelling map rewrites it (one lookup per plain word).
-    pub word_info: WordMap<(u8, bool)>,
+    /// Every modifier word, spelling key and first word of a greeting or
+    /// closing: its [`Modifier`] bits, whether the spelling map rewrites it
+    /// and its [`Starts`] bits (one lookup per plain word).
+    pub word_info: WordMap<WordInfo>,
+    /// A Bloom filter of `word_info`'s keys (see [`Lexicon::word_info`]).
+    pub word_filter: WordFilter,
     pub address_pronouns: WordSet,
     pub statement_inversion: WordSet,
     pub not_a_complaint: WordSet,
@@ -217,6 +282,13 @@ pub(crate) struct Lexicon {
     pub part_patterns: Vec<Vec<(usize, usize)>>,
     /// For each automaton part: whether a gapped (multi-part) pattern uses it.
     pub part_in_gapped: Vec<bool>,
+    /// For each automaton part: the single-part patterns it is (in
+    /// `part_patterns` order).
+    pub part_single: Vec<Vec<usize>>,
+    /// For each automaton part: the gapped patterns it starts (in
+    /// `part_patterns` order). Split from `part_patterns` so a match of a
+    /// common word ("i", "ik") does not walk every pattern it is part of.
+    pub part_gapped_first: Vec<Vec<usize>>,
     /// Weight of the first personalisation group (for names), if any.
     pub personalisation_weight: Option<f64>,
     pub automaton: AhoCorasick,
@@ -257,6 +329,30 @@ fn err_at<T>(source: &str, span: std::ops::Range<usize>, message: String) -> Res
 enum PartSpec {
     Words(Vec<String>),
     Class(String),
+}
+
+/// Every modifier word, spelling key and first word of a greeting or
+/// closing, with what the normalizer needs to know of it (one lookup per
+/// word).
+fn word_info(
+    modifiers: &WordMap<u8>,
+    spelling: &WordMap<Vec<String>>,
+    greetings: &[Vec<String>],
+    closings: &[Vec<String>],
+) -> WordMap<WordInfo> {
+    let mut map: WordMap<WordInfo> = WordMap::default();
+    for (w, bits) in modifiers {
+        map.entry(w.clone()).or_default().modifiers |= bits;
+    }
+    for w in spelling.keys() {
+        map.entry(w.clone()).or_default().spelled = true;
+    }
+    for (phrases, bit) in [(greetings, Starts::GREETING), (closings, Starts::CLOSING)] {
+        for first in phrases.iter().filter_map(|p| p.first()) {
+            map.entry(first.clone()).or_default().starts |= bit;
+        }
+    }
+    map
 }
 
 /// Tokens of a lexicon entry, without the spelling map (used for modifiers).
@@ -377,21 +473,14 @@ impl Lexicon {
             spelling.insert(key.into_iter().next().unwrap_or_default(), value);
         }
 
+        let info = word_info(&modifiers, &spelling, &greetings, &closings);
         let mut lex = Lexicon {
             language,
             score: file.score.clone(),
             negators,
             intensifiers,
-            word_info: modifiers
-                .iter()
-                .map(|(w, bits)| (w.clone(), (*bits, false)))
-                .chain(spelling.keys().map(|w| (w.clone(), (0, true))))
-                .fold(WordMap::default(), |mut map, (w, (bits, spelled))| {
-                    let e: &mut (u8, bool) = map.entry(w).or_default();
-                    e.0 |= bits;
-                    e.1 |= spelled;
-                    map
-                }),
+            word_filter: WordFilter::of(info.keys()),
+            word_info: info,
             modifiers,
             address_pronouns,
             statement_inversion,
@@ -408,6 +497,8 @@ impl Lexicon {
             ac_len: Vec::new(),
             part_patterns: Vec::new(),
             part_in_gapped: Vec::new(),
+            part_single: Vec::new(),
+            part_gapped_first: Vec::new(),
             personalisation_weight: None,
             // Replaced below once all parts are known.
             automaton: AhoCorasick::new([" "]).map_err(|e| ParseError {
@@ -594,13 +685,38 @@ impl Lexicon {
             .iter()
             .map(|pp| pp.iter().any(|&(p, _)| lex.patterns[p].parts.len() > 1))
             .collect();
+        let (single, gapped_first) = lex
+            .part_patterns
+            .iter()
+            .map(|pp| {
+                let single = pp
+                    .iter()
+                    .filter(|&&(p, _)| lex.patterns[p].parts.len() == 1);
+                let first = pp
+                    .iter()
+                    .filter(|&&(p, pos)| lex.patterns[p].parts.len() > 1 && pos == 0);
+                (
+                    single.map(|&(p, _)| p).collect::<Vec<_>>(),
+                    first.map(|&(p, _)| p).collect::<Vec<_>>(),
+                )
+            })
+            .unzip();
+        lex.part_single = single;
+        lex.part_gapped_first = gapped_first;
         lex.personalisation_weight = lex
             .patterns
             .iter()
             .find(|p| p.category == Category::Personalisation)
             .map(|p| p.weight);
+        // A DFA, not the contiguous NFA the builder picks for this many
+        // patterns: one table lookup per byte instead of following failure
+        // transitions (the search was a tenth of `analyze_turn`), for a few
+        // MB per language. No prefilter: every string starts with ' ', so
+        // the start-byte prefilter stops at every word for nothing.
         lex.automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&ac_strings)
             .map_err(|e| ParseError {
                 line: None,

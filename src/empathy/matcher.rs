@@ -8,13 +8,58 @@ use super::normalize::Normalized;
 use super::{Category, Signal};
 use crate::model::Party;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Hit {
     pattern: usize,
     start: usize,
     end: usize,
-    /// Token ranges of the phrase's own words (gaps lie between them).
+    /// Token ranges of the phrase's own words (gaps lie between them): a
+    /// range of [`Scratch::parts`], empty for a phrase without gaps.
+    parts: (usize, usize),
+}
+
+/// Buffers of [`match_turn`], reused between messages.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    hits: Vec<Hit>,
+    /// The token ranges of gapped hits' parts (see [`Hit::parts`]).
     parts: Vec<(usize, usize)>,
+    /// (part, start token, end token) of the parts gapped phrases use, in
+    /// the automaton's order.
+    occurrences: Vec<(usize, usize, usize)>,
+    /// (part, index into `occurrences`), sorted: each part's occurrences
+    /// together, in the automaton's order.
+    by_part: Vec<(usize, usize)>,
+    gapped: Vec<usize>,
+    /// Per automaton part: the `generation` of the last message it was
+    /// found in.
+    part_seen: Vec<u32>,
+    generation: u32,
+    /// Per byte of the text: the token starting there (see [`hits`]).
+    token_at: Vec<u32>,
+    kept: Vec<(Hit, bool)>,
+    order: Vec<usize>,
+    covered: Vec<bool>,
+    stock_question_sentences: Vec<u32>,
+    opener_sentences: Vec<(u32, usize)>,
+    kept_starts: Vec<usize>,
+}
+
+impl Scratch {
+    pub fn shrink(&mut self, max_bytes: usize) {
+        if (self.hits.capacity() + self.kept.capacity()) * std::mem::size_of::<(Hit, bool)>()
+            + (self.parts.capacity() + self.occurrences.capacity() + self.by_part.capacity()) * 24
+            + self.token_at.capacity() * 4
+            > max_bytes
+        {
+            *self = Scratch::default();
+        }
+    }
+
+    /// The token ranges of a hit's parts.
+    fn parts_of(&self, hit: &Hit) -> &[(usize, usize)] {
+        &self.parts[hit.parts.0..hit.parts.1]
+    }
 }
 
 /// Words that are often written capitalized alone between commas but are not
@@ -119,74 +164,125 @@ pub(crate) struct TurnMatch {
     pub questions: u32,
 }
 
-fn token_at(n: &Normalized, byte: usize) -> Option<usize> {
-    n.tokens
-        .binary_search_by_key(&(byte as u32), |t| t.start)
-        .ok()
-}
-
-fn hits(n: &Normalized, lex: &Lexicon) -> Vec<Hit> {
-    let mut out = Vec::with_capacity(16);
-    // (part, start token, end token) of the parts gapped phrases use, in
-    // the automaton's order.
-    let mut occurrences: Vec<(usize, usize, usize)> = Vec::new();
-    let mut gapped: Vec<usize> = Vec::new();
+/// Every lexicon phrase in the text, into `s.hits`: single-part phrases in
+/// the automaton's order, then gapped ones by their first part's order.
+fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
+    let Scratch {
+        hits: out,
+        parts: part_ranges,
+        occurrences,
+        by_part,
+        gapped,
+        part_seen,
+        generation,
+        token_at,
+        ..
+    } = s;
+    // The token starting at each byte of the text (u32::MAX: none), so a
+    // match finds its token without a search.
+    token_at.clear();
+    token_at.resize(n.text.len() + 1, u32::MAX);
+    for (i, t) in n.tokens.iter().enumerate() {
+        token_at[t.start as usize] = i as u32;
+    }
+    out.clear();
+    part_ranges.clear();
+    occurrences.clear();
+    gapped.clear();
+    // A generation stamp per part marks the parts seen in this message
+    // without clearing a table per message.
+    *generation = generation.wrapping_add(1);
+    if *generation == 0 || part_seen.len() < lex.part_patterns.len() {
+        let len = part_seen.len().max(lex.part_patterns.len());
+        part_seen.clear();
+        part_seen.resize(len, 0);
+        *generation = 1;
+    }
     for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
         let part = lex.ac_part[m.pattern().as_usize()];
-        let Some(start) = token_at(n, m.start() + 1) else {
+        let Some(start) = token_at
+            .get(m.start() + 1)
+            .and_then(|&t| (t != u32::MAX).then_some(t as usize))
+        else {
             continue;
         };
         let end = start + lex.ac_len[m.pattern().as_usize()];
-        for &(pattern, pos) in &lex.part_patterns[part] {
-            if lex.patterns[pattern].parts.len() == 1 {
-                out.push(Hit {
-                    pattern,
-                    start,
-                    end,
-                    parts: Vec::new(),
-                });
-            } else if pos == 0 && !gapped.contains(&pattern) {
-                gapped.push(pattern);
-            }
-        }
+        out.extend(lex.part_single[part].iter().map(|&pattern| Hit {
+            pattern,
+            start,
+            end,
+            parts: (0, 0),
+        }));
         if lex.part_in_gapped[part] {
+            // The gapped phrases a part starts are noted at its first
+            // occurrence (a phrase has one first part, so no phrase is
+            // noted twice).
+            if part_seen[part] != *generation {
+                part_seen[part] = *generation;
+                gapped.extend_from_slice(&lex.part_gapped_first[part]);
+            }
             occurrences.push((part, start, end));
         }
     }
-    for pattern in gapped {
+    if gapped.is_empty() {
+        return;
+    }
+    // Each gapped phrase looks up only its parts' occurrences, not all of
+    // them (that scan was the matcher's largest own cost).
+    by_part.clear();
+    by_part.extend(occurrences.iter().enumerate().map(|(i, &(p, _, _))| (p, i)));
+    by_part.sort_unstable();
+    let of_part = |part: usize| {
+        let lo = by_part.partition_point(|&(p, _)| p < part);
+        let hi = lo + by_part[lo..].partition_point(|&(p, _)| p == part);
+        &by_part[lo..hi]
+    };
+    for &pattern in gapped.iter() {
         let parts = &lex.patterns[pattern].parts;
-        let firsts = occurrences.iter().filter(|&&(p, _, _)| p == parts[0]);
-        'first: for &(_, s0, e0) in firsts {
+        // Most gapped phrases a common first word starts ("i ...") lack a
+        // later part in this message: rejected without any lookup.
+        if parts[1..].iter().any(|&p| part_seen[p] != *generation) {
+            continue;
+        }
+        'first: for &(_, first) in of_part(parts[0]) {
+            let (_, s0, e0) = occurrences[first];
             let sentence = n.tokens[s0].sentence;
-            let mut ranges = vec![(s0, e0)];
+            let mark = part_ranges.len();
+            part_ranges.push((s0, e0));
             let mut cur = e0;
             for &part in &parts[1..] {
-                let next = occurrences
-                    .iter()
-                    .filter(|&&(p, s, _)| {
-                        p == part
-                            && s >= cur
-                            && s - cur <= lex.max_gap
-                            && n.tokens[s].sentence == sentence
-                    })
-                    .min_by_key(|&&(_, s, _)| s);
-                match next {
-                    Some(&(_, s, e)) => {
-                        ranges.push((s, e));
-                        cur = e;
+                // The nearest occurrence within the gap; of equal starts
+                // the first found.
+                let mut next: Option<(usize, usize)> = None;
+                for &(_, o) in of_part(part) {
+                    let (_, st, en) = occurrences[o];
+                    if st >= cur
+                        && st - cur <= lex.max_gap
+                        && n.tokens[st].sentence == sentence
+                        && next.is_none_or(|(best, _)| st < best)
+                    {
+                        next = Some((st, en));
                     }
-                    None => continue 'first,
+                }
+                match next {
+                    Some((st, en)) => {
+                        part_ranges.push((st, en));
+                        cur = en;
+                    }
+                    None => {
+                        part_ranges.truncate(mark);
+                        continue 'first;
+                    }
                 }
             }
             out.push(Hit {
                 pattern,
                 start: s0,
                 end: cur,
-                parts: ranges,
+                parts: (mark, part_ranges.len()),
             });
         }
     }
-    out
 }
 
 fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
@@ -197,12 +293,18 @@ fn is_negator(n: &Normalized, i: usize) -> bool {
     n.tokens[i].modifiers & Modifier::NEGATOR != 0
 }
 
-fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) -> bool {
+fn is_negated(
+    n: &Normalized,
+    lex: &Lexicon,
+    hit: &Hit,
+    parts: &[(usize, usize)],
+    scope: NegationScope,
+) -> bool {
     if scope == NegationScope::None {
         return false;
     }
     // A negator inside a gap ("ik kan me niet voorstellen").
-    for w in hit.parts.windows(2) {
+    for w in parts.windows(2) {
         if (w[0].1..w[1].0).any(|i| is_negator(n, i)) {
             return true;
         }
@@ -228,25 +330,34 @@ fn is_negated(n: &Normalized, lex: &Lexicon, hit: &Hit, scope: NegationScope) ->
     false
 }
 
-fn is_intensified(n: &Normalized, hit: &Hit) -> bool {
+fn is_intensified(n: &Normalized, hit: &Hit, parts: &[(usize, usize)]) -> bool {
     let s = &n.sentences[n.tokens[hit.start].sentence as usize];
     if s.exclaim_run >= 2 {
         return true;
     }
     let before = (hit.start.saturating_sub(2)..hit.start).filter(|&i| same_clause(n, i, hit.start));
-    let inside = hit.parts.windows(2).flat_map(|w| w[0].1..w[1].0);
+    let inside = parts.windows(2).flat_map(|w| w[0].1..w[1].0);
     before
         .chain(inside)
         .any(|i| n.tokens[i].modifiers & Modifier::INTENSIFIER != 0)
 }
 
 /// Match one normalized message against the lexicon for `party`.
-pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMatch {
-    let all = hits(n, lex);
-    let mut kept: Vec<(Hit, bool)> = Vec::with_capacity(all.len());
-    let mut stock_question_sentences: Vec<u32> = Vec::new();
-    let mut opener_sentences: Vec<(u32, usize)> = Vec::new();
-    for hit in all {
+pub(crate) fn match_turn(
+    n: &Normalized,
+    lex: &Lexicon,
+    party: Party,
+    scratch: &mut Scratch,
+) -> TurnMatch {
+    hits(n, lex, scratch);
+    let mut kept = std::mem::take(&mut scratch.kept);
+    let mut stock_question_sentences = std::mem::take(&mut scratch.stock_question_sentences);
+    let mut opener_sentences = std::mem::take(&mut scratch.opener_sentences);
+    kept.clear();
+    stock_question_sentences.clear();
+    opener_sentences.clear();
+    for &hit in &scratch.hits {
+        let parts = scratch.parts_of(&hit);
         let pattern = &lex.patterns[hit.pattern];
         let cat = pattern.category;
         if (hit.start..hit.end).any(|i| n.tokens[i].quoted) {
@@ -277,10 +388,10 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
         if cat.statement_only() && n.in_question_clause(hit.start) {
             continue; // "Begrijp ik goed dat ...?" checks, it does not empathize
         }
-        if is_negated(n, lex, &hit, pattern.negation) {
+        if is_negated(n, lex, &hit, parts, pattern.negation) {
             continue;
         }
-        let intensified = cat.is_positive() && is_intensified(n, &hit);
+        let intensified = cat.is_positive() && is_intensified(n, &hit, parts);
         kept.push((hit, intensified));
     }
     // Within a category a phrase inside a longer matched phrase is the same
@@ -290,14 +401,18 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
     // the work grows with n log n in the hits, not n² (a message repeating a
     // phrase thousands of times must not stall its partition).
     let category = |h: &Hit| lex.patterns[h.pattern].category as usize;
-    let mut order: Vec<usize> = (0..kept.len()).collect();
+    let order = &mut scratch.order;
+    order.clear();
+    order.extend(0..kept.len());
     order.sort_by_key(|&i| {
         let h = &kept[i].0;
         (category(h), h.start, std::cmp::Reverse(h.end), i)
     });
-    let mut covered = vec![false; kept.len()];
+    let covered = &mut scratch.covered;
+    covered.clear();
+    covered.resize(kept.len(), false);
     let mut reach: Option<(usize, usize)> = None; // (category, furthest end)
-    for &i in &order {
+    for &i in order.iter() {
         let h = &kept[i].0;
         match reach {
             Some((c, end)) if c == category(h) => {
@@ -330,11 +445,12 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
         personalisation(n, lex, &mut signals);
         // Sorted, so each sentence looks its own up in log time (a text of
         // thousands of sentences must not cost sentences × hits).
-        let mut kept_starts: Vec<usize> = kept.iter().map(|(h, _)| h.start).collect();
+        let kept_starts = &mut scratch.kept_starts;
+        kept_starts.clear();
+        kept_starts.extend(kept.iter().map(|(h, _)| h.start));
         kept_starts.sort_unstable();
-        let mut stock_question_sentences = stock_question_sentences;
         stock_question_sentences.sort_unstable();
-        let mut openers = opener_sentences;
+        let openers = &mut opener_sentences;
         openers.sort_unstable();
         for (si, s) in n.sentences.iter().enumerate() {
             let si = si as u32;
@@ -359,6 +475,9 @@ pub(crate) fn match_turn(n: &Normalized, lex: &Lexicon, party: Party) -> TurnMat
     // judgement needs a handful, and the features of each message are kept
     // in state (and its changelog) until the contact ends.
     signals.truncate(MAX_SIGNALS_PER_TURN);
+    scratch.kept = kept;
+    scratch.stock_question_sentences = stock_question_sentences;
+    scratch.opener_sentences = opener_sentences;
     TurnMatch { signals, questions }
 }
 
@@ -401,11 +520,14 @@ fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
         if t.quoted {
             continue;
         }
-        let word = n.token_text(i);
-        let titled = i + 1 < n.tokens.len()
+        let before_capital = i + 1 < n.tokens.len()
             && n.tokens[i + 1].capitalized
-            && n.tokens[i + 1].sentence == t.sentence
-            && TITLES.contains(&word);
+            && n.tokens[i + 1].sentence == t.sentence;
+        if !before_capital && !t.capitalized {
+            continue; // neither a title before a name nor a name
+        }
+        let word = n.token_text(i);
+        let titled = before_capital && TITLES.contains(&word);
         let vocative = t.capitalized && {
             let alone = (i == 0 || !same_clause(n, i - 1, i))
                 && (i + 1 == n.tokens.len() || !same_clause(n, i, i + 1));

@@ -8,7 +8,7 @@
 //! the lexicon's spelling map, and records for every token its sentence,
 //! clause and whether it sits inside quotes.
 
-use super::lexicon::{has_elongation, Lexicon, Modifier};
+use super::lexicon::{has_elongation, Lexicon, Modifier, Starts, WordInfo};
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// Case and diacritics folding of one character, appended to `out`.
@@ -121,6 +121,18 @@ pub(crate) struct Tok {
     pub capitalized: bool,
     /// The token's [`Modifier`] bits (negator, intensifier, clause break).
     pub modifiers: u8,
+    /// Its surface word's [`Starts`] bits (first word of a greeting or
+    /// closing).
+    pub starts: u8,
+}
+
+/// What the tokens of one surface word share.
+#[derive(Clone, Copy)]
+struct WordAttrs {
+    surface: u32,
+    quoted: bool,
+    capitalized: bool,
+    starts: u8,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -152,9 +164,53 @@ pub(crate) struct Normalized {
     pub upper: u32,
     pub exclamations: u32,
     pub max_exclaim_run: u32,
+    /// Scratch buffers, kept between messages (see [`normalize_into`]) so a
+    /// message costs no allocations once they have grown.
+    scratch: NormScratch,
+}
+
+#[derive(Debug, Default)]
+struct NormScratch {
+    /// The word being rewritten.
+    word: String,
+    /// The last word as written, folded, when a period needs it.
+    last_word: String,
+    /// Decoded characters of a non-ASCII message.
+    chars: Vec<(usize, char)>,
+    /// Quote spans.
+    spans: Vec<(usize, usize)>,
+    /// Previous buffers of [`drop_greeting_and_closing`]'s rebuild.
+    text: String,
+    tokens: Vec<Tok>,
+    sentences: Vec<Sentence>,
 }
 
 impl Normalized {
+    /// Empty, keeping the buffers' capacity.
+    fn clear(&mut self) {
+        self.text.clear();
+        self.tokens.clear();
+        self.folded.clear();
+        self.surfaces.clear();
+        self.sentences.clear();
+        self.letters = 0;
+        self.upper = 0;
+        self.exclamations = 0;
+        self.max_exclaim_run = 0;
+    }
+
+    /// Gives back the memory of buffers a huge message grew, so a worker
+    /// thread does not hold it for good.
+    pub fn shrink(&mut self, max_bytes: usize) {
+        if self.text.capacity() + self.folded.capacity() > max_bytes
+            || self.tokens.capacity() * std::mem::size_of::<Tok>() > max_bytes
+            || self.scratch.chars.capacity() * 16 > max_bytes
+            || self.scratch.text.capacity() > max_bytes
+        {
+            *self = Normalized::default();
+        }
+    }
+
     pub fn token_text(&self, i: usize) -> &str {
         let t = &self.tokens[i];
         &self.text[t.start as usize..t.end as usize]
@@ -201,25 +257,110 @@ pub(crate) fn phrase_tokens(text: &str, lex: &Lexicon) -> Vec<String> {
         .collect()
 }
 
+/// Buffers of [`strip_email`], reused between messages.
+#[derive(Debug, Default)]
+pub(crate) struct EmailScratch {
+    /// Every line trimmed and folded, back to back.
+    folded: String,
+    /// Per line: its byte range in the text and in `folded`.
+    lines: Vec<(usize, usize, usize, usize)>,
+}
+
+impl EmailScratch {
+    /// Line `i`, trimmed and folded.
+    fn folded(&self, i: usize) -> &str {
+        let (_, _, a, b) = self.lines[i];
+        &self.folded[a..b]
+    }
+
+    pub fn shrink(&mut self, max_bytes: usize) {
+        if self.folded.capacity() > max_bytes || self.lines.capacity() * 32 > max_bytes {
+            *self = EmailScratch::default();
+        }
+    }
+}
+
 /// The agent's or customer's own words of a message: quoted earlier mails,
 /// `>` lines and signatures removed.
-pub(crate) fn strip_email<'t>(text: &'t str, lex: &Lexicon) -> std::borrow::Cow<'t, str> {
+pub(crate) fn strip_email<'t>(
+    text: &'t str,
+    lex: &Lexicon,
+    scratch: &mut EmailScratch,
+) -> std::borrow::Cow<'t, str> {
     if !text.contains('\n') {
         return std::borrow::Cow::Borrowed(text);
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let folded: Vec<String> = lines.iter().map(|l| fold(l.trim())).collect();
-    let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
-    for (i, l) in folded.iter().enumerate() {
-        if l.starts_with('>') {
-            continue;
+    // The folded lines go into one reused buffer, not a String each, and
+    // only as far as they are looked at (a quote header or signature ends
+    // the look, and the quoted mail after it is often most of the text).
+    scratch.folded.clear();
+    scratch.lines.clear();
+    let mut lines = text.lines();
+    let mut fold_lines = |scratch: &mut EmailScratch, upto: usize| {
+        while scratch.lines.len() < upto {
+            let Some(line) = lines.next() else {
+                break;
+            };
+            // The line's byte offset in `text` (lines yields subslices of it).
+            let start = line.as_ptr() as usize - text.as_ptr() as usize;
+            let folded_start = scratch.folded.len();
+            fold_into(line.trim(), &mut scratch.folded);
+            scratch.lines.push((
+                start,
+                start + line.len(),
+                folded_start,
+                scratch.folded.len(),
+            ));
         }
-        if is_quote_header(&folded, i) || is_signature_start(l, lex) {
+    };
+    let mut cut = None;
+    let mut skipped = false;
+    let mut i = 0;
+    loop {
+        // Line i and the four after it (what `is_quote_header` reads).
+        fold_lines(scratch, i + 5);
+        if i >= scratch.lines.len() {
             break;
         }
-        kept.push(lines[i]);
+        let l = scratch.folded(i);
+        if l.starts_with('>') {
+            skipped = true;
+            i += 1;
+            continue;
+        }
+        if is_quote_header(scratch, i) || is_signature_start(l, lex) {
+            cut = Some(i);
+            break;
+        }
+        i += 1;
     }
-    std::borrow::Cow::Owned(kept.join("\n"))
+    // Without a cut every line was read.
+    let cut = cut.unwrap_or(scratch.lines.len());
+    // The kept lines joined by "\n". When they are the text's first lines
+    // without a gap, that is a prefix of the text (unless `lines` dropped a
+    // "\r" of a "\r\n"), borrowed instead of copied.
+    let prefix_end = if cut == 0 {
+        0
+    } else {
+        scratch.lines[cut - 1].1
+    };
+    if !skipped && !text[..prefix_end].contains('\r') {
+        return std::borrow::Cow::Borrowed(&text[..prefix_end]);
+    }
+    let mut out = String::with_capacity(prefix_end);
+    let mut first = true;
+    for i in 0..cut {
+        if scratch.folded(i).starts_with('>') {
+            continue;
+        }
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        let (a, b, _, _) = scratch.lines[i];
+        out.push_str(&text[a..b]);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Text that is not language, blanked before judging: URLs (a `?` in a
@@ -228,8 +369,10 @@ pub(crate) fn strip_email<'t>(text: &'t str, lex: &Lexicon) -> std::borrow::Cow<
 /// (tracking and order numbers, whose capitals are no shouting). Sentence
 /// punctuation right after them is kept. Hashtags stay words ("#fail").
 pub(crate) fn strip_non_language(text: &str) -> std::borrow::Cow<'_, str> {
-    let suspicious = text.bytes().any(|b| matches!(b, b'/' | b'@' | b'0'..=b'9'))
-        || text.contains("www.")
+    // A fold, not `any`: without the early exit it is vectorized.
+    let suspicious = text.bytes().fold(false, |seen, b| {
+        seen | matches!(b, b'/' | b'@' | b'0'..=b'9')
+    }) || text.contains("www.")
         || text.contains("WWW.");
     if !suspicious {
         return std::borrow::Cow::Borrowed(text);
@@ -265,6 +408,11 @@ fn is_non_language(w: &str) -> bool {
         return false;
     }
     let lower_starts = |p: &str| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    // Every case below needs a '/', an '@', a digit or a leading "www.":
+    // plain words are out after one look at their bytes.
+    if !w.bytes().any(|b| matches!(b, b'/' | b'@' | b'0'..=b'9')) && !lower_starts("www.") {
+        return false;
+    }
     if w.contains("://") || lower_starts("www.") {
         return true;
     }
@@ -300,9 +448,13 @@ fn words_of(line: &str) -> impl Iterator<Item = &str> + Clone {
         .filter(|w| !w.is_empty())
 }
 
-fn is_quote_header(folded: &[String], i: usize) -> bool {
-    let l = folded[i].as_str();
-    let next = folded.get(i + 1).map(String::as_str).unwrap_or("");
+fn is_quote_header(scratch: &EmailScratch, i: usize) -> bool {
+    let l = scratch.folded(i);
+    let next = if i + 1 < scratch.lines.len() {
+        scratch.folded(i + 1)
+    } else {
+        ""
+    };
     // "Op 3 jun. 2024 om 10:12 schreef Jan <jan@x.nl>:", "On Mon, ... wrote:"
     // (mail clients wrap these over two lines).
     if l.starts_with("op ") || l.starts_with("on ") || l.starts_with("am ") || l.starts_with("le ")
@@ -343,10 +495,9 @@ fn is_quote_header(folded: &[String], i: usize) -> bool {
             "onderwerp:",
             "subject:",
         ];
-        return folded[i + 1..]
-            .iter()
+        return (i + 1..scratch.lines.len())
             .take(4)
-            .any(|n| heads.iter().any(|h| n.starts_with(h)));
+            .any(|k| heads.iter().any(|h| scratch.folded(k).starts_with(h)));
     }
     false
 }
@@ -359,6 +510,16 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
     let Some(first) = words.clone().next() else {
         return false;
     };
+    // Most lines start with no closing's first word (one lookup, not a
+    // comparison per closing): no need to count their words.
+    let closing_first = lex.word_filter.may_contain(first)
+        && lex
+            .word_info
+            .get(first)
+            .is_some_and(|info| info.starts & Starts::CLOSING != 0);
+    if !closing_first {
+        return false;
+    }
     let count = words.clone().count();
     lex.closings.iter().any(|c| {
         count >= c.len()
@@ -368,14 +529,18 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
     })
 }
 
-/// Quote spans (byte ranges of the text between the quote marks).
-fn quote_spans<C: CharSeq + ?Sized>(chars: &C) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
+/// Quote spans (byte ranges of the text between the quote marks), into
+/// `spans` (cleared first).
+fn quote_spans<C: CharSeq + ?Sized>(chars: &C, spans: &mut Vec<(usize, usize)>) {
+    spans.clear();
     let mut open_double: Option<usize> = None;
     let mut open_single: Option<usize> = None;
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
     for k in 0..chars.len() {
         let (i, c) = chars.at(k);
+        if c.is_ascii() && !matches!(c, '"' | '\'' | '`') {
+            continue; // no quote mark: nothing below acts on it
+        }
         match c {
             '"' | '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => {
                 let closing = matches!(c, '\u{201D}' | '\u{00BB}' | '"');
@@ -417,7 +582,6 @@ fn quote_spans<C: CharSeq + ?Sized>(chars: &C) -> Vec<(usize, usize)> {
             _ => {}
         }
     }
-    spans
 }
 
 /// Indexed access to a message's characters with their byte offsets:
@@ -429,6 +593,11 @@ trait CharSeq {
     #[inline]
     fn get(&self, k: usize) -> Option<(usize, char)> {
         (k < self.len()).then(|| self.at(k))
+    }
+    /// The text's bytes when it is ASCII (for the byte-wise word scan).
+    #[inline]
+    fn ascii(&self) -> Option<&[u8]> {
+        None
     }
 }
 
@@ -454,55 +623,268 @@ impl CharSeq for AsciiChars<'_> {
     fn at(&self, k: usize) -> (usize, char) {
         (k, char::from(self.0[k]))
     }
+    #[inline]
+    fn ascii(&self) -> Option<&[u8]> {
+        Some(self.0)
+    }
 }
 
-struct Builder<'l> {
+/// [`ASCII_CLASS`] bits.
+const ALNUM: u8 = 1;
+const UPPER: u8 = 2;
+const LOWER: u8 = 4;
+/// Joins two letters or digits into one word: `'` `` ` `` `.` `-` `_`.
+const JOIN: u8 = 8;
+
+/// Character classes of the ASCII bytes, for the byte-wise word scan.
+const ASCII_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            ALNUM | UPPER
+        } else if c.is_ascii_lowercase() {
+            ALNUM | LOWER
+        } else if c.is_ascii_digit() {
+            ALNUM
+        } else if matches!(c, b'\'' | b'`' | b'.' | b'-' | b'_') {
+            JOIN
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The end of the word starting at char `k`, its letter counts and whether
+/// it holds a hyphen. A word is letters and digits, with apostrophes,
+/// periods, hyphens and underscores between two of them.
+#[inline]
+fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool, bool) {
+    let mut letters = Letters::default();
+    let mut hyphen = false;
+    // An ASCII word with neither '.' nor '\'' (see [`Builder::push_word`]).
+    let mut plain = chars.ascii().is_some();
+    let mut j = k + 1;
+    if let Some(b) = chars.ascii() {
+        // ASCII text (nearly all): the same rules on bytes through one
+        // table, without decoding characters or Unicode tables.
+        let class = |i: usize| b.get(i).map_or(0, |&c| ASCII_CLASS[usize::from(c)]);
+        let (mut upper, mut lower) = (0u32, 0u32);
+        let mut f = class(k);
+        loop {
+            upper += u32::from(f & UPPER != 0);
+            lower += u32::from(f & LOWER != 0);
+            f = class(j);
+            if f & ALNUM != 0 {
+                j += 1;
+            } else if f & JOIN != 0 && class(j - 1) & ALNUM != 0 && class(j + 1) & ALNUM != 0 {
+                hyphen |= b[j] == b'-';
+                plain &= !matches!(b[j], b'.' | b'\'');
+                f = 0;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let first_upper = b[k..j]
+            .iter()
+            .find(|c| c.is_ascii_alphabetic())
+            .map(u8::is_ascii_uppercase);
+        let letters = Letters {
+            letters: upper + lower,
+            upper,
+            any_lower: lower > 0,
+            first_upper,
+        };
+        // An elision's leading apostrophe.
+        plain &= b[k] != b'\'';
+        return (j, letters, hyphen, plain);
+    }
+    let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
+    letters.note(chars.at(k).1);
+    while j < chars.len() {
+        let cj = chars.at(j).1;
+        if cj.is_alphanumeric() {
+            letters.note(cj);
+            j += 1;
+        } else if (is_apostrophe(cj) || cj == '.' || cj == '-' || cj == '_')
+            && alnum(j - 1)
+            && alnum(j + 1)
+        {
+            hyphen |= cj == '-';
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    (j, letters, hyphen, false)
+}
+
+/// What [`Builder::push_word`] needs to know of a folded word, noted while
+/// it is folded rather than found by scanning it again.
+#[derive(Default)]
+struct WordFlags {
+    dot: bool,
+    apostrophe: bool,
+    elongated: bool,
+}
+
+/// [`fold_into`] for one word, with its [`WordFlags`] (words that are not
+/// plain, see [`Builder::push_word`]: non-ASCII, or with '.' or '\'').
+#[inline]
+fn fold_word_into(raw: &str, out: &mut String) -> WordFlags {
+    let start = out.len();
+    if !raw.is_ascii() {
+        for c in raw.chars() {
+            fold_char(c, out);
+        }
+        let w = &out[start..];
+        return WordFlags {
+            dot: w.contains('.'),
+            apostrophe: w.contains('\''),
+            elongated: has_elongation(w),
+        };
+    }
+    out.push_str(raw);
+    out[start..].make_ascii_lowercase();
+    let w = &out.as_bytes()[start..];
+    // One pass over the bytes for all three flags, kept in locals.
+    let (mut dot, mut apostrophe, mut elongated) = (false, false, false);
+    for (i, &b) in w.iter().enumerate() {
+        dot |= b == b'.';
+        apostrophe |= b == b'\'';
+        elongated |= i >= 2 && b == w[i - 1] && b == w[i - 2] && b.is_ascii_alphabetic();
+    }
+    WordFlags {
+        dot,
+        apostrophe,
+        elongated,
+    }
+}
+
+struct Builder<'l, 'n, 'b> {
     lex: &'l Lexicon,
-    n: Normalized,
+    n: &'n mut Normalized,
+    /// The message body. When it is ASCII, `folded` starts with all of it
+    /// lowercased, and a plain word's surface is its range there (no copy).
+    body: &'b str,
+    body_folded: bool,
     sentence_open: bool,
     clause: u32,
     clause_has_tokens: bool,
-    /// Scratch buffer for the folded word, reused across words.
-    word: String,
 }
 
-impl<'l> Builder<'l> {
-    fn push_word(&mut self, raw: &str, quoted: bool, capitalized: bool, rewrite: bool) {
-        let mut word = std::mem::take(&mut self.word);
-        word.clear();
-        fold_into(raw, &mut word);
-        if word.contains('.') && word.split('.').all(|p| p.chars().count() <= 1) {
-            word.retain(|c| c != '.');
-        }
-        if !word.is_empty() {
-            let start = self.n.folded.len() as u32;
-            self.n.folded.push_str(&word);
-            let surface = self.n.surfaces.len() as u32;
-            self.n.surfaces.push((start, self.n.folded.len() as u32));
-
-            let lex = self.lex;
-            let (modifiers, spelled) = lex.word_info.get(&word).copied().unwrap_or_default();
-            if rewrite && (spelled || word.contains('\'') || has_elongation(&word)) {
-                lex.rewrite(&word, &mut |t: &str| {
-                    let modifiers = lex.modifiers.get(t).copied().unwrap_or(0);
-                    self.push_token(t, surface, quoted, capitalized, modifiers)
-                });
-            } else {
-                // The rewrite would return the word itself.
-                self.push_token(&word, surface, quoted, capitalized, modifiers);
-            }
-        }
-        self.word = word;
-    }
-
-    fn push_token(
+impl Builder<'_, '_, '_> {
+    /// `plain`: the word is ASCII without '.' or '\'' (the word scan saw
+    /// that), so its folded form is its range of the lowercased body and
+    /// only an elongation is left to find.
+    fn push_word(
         &mut self,
-        tok: &str,
-        surface: u32,
+        raw: &str,
         quoted: bool,
         capitalized: bool,
-        modifiers: u8,
+        rewrite: bool,
+        plain: bool,
     ) {
+        if plain && self.body_folded {
+            // Already folded with the body: the surface is the same range.
+            let start = raw.as_ptr() as usize - self.body.as_ptr() as usize;
+            let end = start + raw.len();
+            let elongated = self.n.folded.as_bytes()[start..end]
+                .windows(3)
+                .any(|t| t[0] == t[1] && t[1] == t[2] && t[0].is_ascii_alphabetic());
+            let flags = WordFlags {
+                dot: false,
+                apostrophe: false,
+                elongated,
+            };
+            self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+            return;
+        }
+        // Else the word is folded into `folded` after what is there (its
+        // surface): the token text is copied from there unless the spelling
+        // rewrites it.
+        let start = self.n.folded.len();
+        let mut flags = fold_word_into(raw, &mut self.n.folded);
+        if flags.dot
+            && self.n.folded[start..]
+                .split('.')
+                .all(|p| p.chars().count() <= 1)
+        {
+            // "a.u.b" is "aub" (rare: done through the scratch word).
+            let word = &mut self.n.scratch.word;
+            word.clear();
+            word.extend(self.n.folded[start..].chars().filter(|&c| c != '.'));
+            self.n.folded.truncate(start);
+            self.n.folded.push_str(word);
+            let w = &self.n.folded[start..];
+            flags = WordFlags {
+                dot: false,
+                apostrophe: w.contains('\''),
+                elongated: has_elongation(w),
+            };
+        }
+        let end = self.n.folded.len();
+        if end == start {
+            return;
+        }
+        self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+    }
+
+    /// Records the surface word `folded[start..end]` and pushes its tokens.
+    fn push_surface(
+        &mut self,
+        start: usize,
+        end: usize,
+        flags: WordFlags,
+        quoted: bool,
+        capitalized: bool,
+        rewrite: bool,
+    ) {
+        let surface = self.n.surfaces.len() as u32;
+        self.n.surfaces.push((start as u32, end as u32));
+
+        let lex = self.lex;
+        let word = &self.n.folded[start..end];
+        let info: WordInfo = if lex.word_filter.may_contain(word) {
+            lex.word_info.get(word).copied().unwrap_or_default()
+        } else {
+            WordInfo::default()
+        };
+        let attrs = WordAttrs {
+            surface,
+            quoted,
+            capitalized,
+            starts: info.starts,
+        };
+        if rewrite && (info.spelled || flags.apostrophe || flags.elongated) {
+            let mut word = std::mem::take(&mut self.n.scratch.word);
+            word.clear();
+            word.push_str(&self.n.folded[start..end]);
+            lex.rewrite(&word, &mut |t: &str| {
+                let modifiers = lex.modifiers.get(t).copied().unwrap_or(0);
+                self.begin_token(modifiers);
+                let tok_start = self.n.text.len();
+                self.n.text.push_str(t);
+                self.end_token(tok_start, attrs, modifiers);
+            });
+            self.n.scratch.word = word;
+        } else {
+            // The rewrite would return the word itself.
+            self.begin_token(info.modifiers);
+            let n = &mut *self.n;
+            let tok_start = n.text.len();
+            n.text.push_str(&n.folded[start..end]);
+            self.end_token(tok_start, attrs, info.modifiers);
+        }
+    }
+
+    /// Clause and sentence bookkeeping before a token's text is appended.
+    #[inline]
+    fn begin_token(&mut self, modifiers: u8) {
         if modifiers & Modifier::CLAUSE_BREAK != 0 && self.clause_has_tokens {
             self.clause += 1;
             self.clause_has_tokens = false;
@@ -517,22 +899,26 @@ impl<'l> Builder<'l> {
             self.sentence_open = true;
         }
         self.n.text.push(' ');
-        let start = self.n.text.len() as u32;
-        self.n.text.push_str(tok);
+    }
+
+    /// Records the token whose text was appended from byte `start` on.
+    #[inline]
+    fn end_token(&mut self, start: usize, attrs: WordAttrs, modifiers: u8) {
         let sentence = self.n.sentences.len() as u32 - 1;
         self.n.tokens.push(Tok {
-            start,
+            start: start as u32,
             end: self.n.text.len() as u32,
-            surface,
+            surface: attrs.surface,
             sentence,
             clause: self.clause,
-            quoted,
-            capitalized,
+            quoted: attrs.quoted,
+            capitalized: attrs.capitalized,
             modifiers,
+            starts: attrs.starts,
         });
         let s = self.n.sentences.last_mut().expect("sentence opened above");
         s.end = self.n.tokens.len() as u32;
-        s.quoted &= quoted;
+        s.quoted &= attrs.quoted;
         self.clause_has_tokens = true;
     }
 
@@ -558,11 +944,58 @@ impl<'l> Builder<'l> {
 
 /// Normalize a message body (after [`strip_email`]).
 pub(crate) fn normalize_body(body: &str, lex: &Lexicon, rewrite: bool) -> Normalized {
+    let mut n = Normalized::default();
+    normalize_into(body, lex, rewrite, &mut n);
+    n
+}
+
+/// [`normalize_body`] into `n`, reusing its buffers (a message then costs no
+/// allocations: they were a seventh of the analyzer's time).
+pub(crate) fn normalize_into(body: &str, lex: &Lexicon, rewrite: bool, n: &mut Normalized) {
+    n.clear();
     if body.is_ascii() {
-        normalize_chars(body, &AsciiChars(body.as_bytes()), lex, rewrite)
+        normalize_chars(body, &AsciiChars(body.as_bytes()), lex, rewrite, n);
     } else {
-        let chars: Vec<(usize, char)> = body.char_indices().collect();
-        normalize_chars(body, chars.as_slice(), lex, rewrite)
+        let mut chars = std::mem::take(&mut n.scratch.chars);
+        chars.clear();
+        chars.extend(body.char_indices());
+        normalize_chars(body, chars.as_slice(), lex, rewrite, n);
+        n.scratch.chars = chars;
+    }
+}
+
+/// Letter counts of one word, noted while the word is scanned.
+#[derive(Default)]
+struct Letters {
+    letters: u32,
+    upper: u32,
+    any_lower: bool,
+    /// Whether the first letter is a capital (`None` before any letter).
+    first_upper: Option<bool>,
+}
+
+impl Letters {
+    #[inline]
+    fn note(&mut self, c: char) {
+        // ASCII first: `is_alphabetic` and friends are table lookups
+        // otherwise.
+        let (alpha, upper, lower) = if c.is_ascii() {
+            (
+                c.is_ascii_alphabetic(),
+                c.is_ascii_uppercase(),
+                c.is_ascii_lowercase(),
+            )
+        } else if c.is_alphabetic() {
+            (true, c.is_uppercase(), c.is_lowercase())
+        } else {
+            return;
+        };
+        if alpha {
+            self.letters += 1;
+            self.upper += u32::from(upper);
+            self.any_lower |= lower;
+            self.first_upper.get_or_insert(upper);
+        }
     }
 }
 
@@ -571,32 +1004,40 @@ fn normalize_chars<C: CharSeq + ?Sized>(
     chars: &C,
     lex: &Lexicon,
     rewrite: bool,
-) -> Normalized {
+    n: &mut Normalized,
+) {
     // Quote marks are '"', apostrophes and non-ASCII characters: without
     // any, there are no quote spans.
-    let spans = if body
-        .bytes()
-        .any(|b| matches!(b, b'"' | b'\'' | b'`') || !b.is_ascii())
-    {
-        quote_spans(chars)
-    } else {
-        Vec::new()
-    };
+    let mut spans = std::mem::take(&mut n.scratch.spans);
+    spans.clear();
+    // A fold, not `any`: without the early exit it is vectorized.
+    if body.bytes().fold(false, |seen, b| {
+        seen | matches!(b, b'"' | b'\'' | b'`') | !b.is_ascii()
+    }) {
+        quote_spans(chars, &mut spans);
+    }
     let in_quote = |i: usize| spans.iter().any(|&(a, b)| i >= a && i < b);
+    n.text.reserve(body.len() + body.len() / 4 + 16);
+    n.tokens.reserve(body.len() / 4 + 4);
+    n.folded.reserve(body.len());
+    n.surfaces.reserve(body.len() / 4 + 4);
+    n.sentences.reserve(body.len() / 32 + 2);
+    let mut last_word = std::mem::take(&mut n.scratch.last_word);
+    // An ASCII body is lowercased once, whole, into `folded` (see
+    // [`Builder::body`]).
+    let body_folded = chars.ascii().is_some();
+    if body_folded {
+        n.folded.push_str(body);
+        n.folded.make_ascii_lowercase();
+    }
     let mut b = Builder {
         lex,
-        n: Normalized {
-            text: String::with_capacity(body.len() + body.len() / 4 + 16),
-            tokens: Vec::with_capacity(body.len() / 4 + 4),
-            folded: String::with_capacity(body.len()),
-            surfaces: Vec::with_capacity(body.len() / 4 + 4),
-            sentences: Vec::with_capacity(body.len() / 32 + 2),
-            ..Normalized::default()
-        },
+        n,
+        body,
+        body_folded,
         sentence_open: false,
         clause: 0,
         clause_has_tokens: false,
-        word: String::new(),
     };
     b.n.text.push(' ');
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
@@ -604,9 +1045,13 @@ fn normalize_chars<C: CharSeq + ?Sized>(
     let mut k = 0;
     // The last word as written; folded only when a period needs it.
     let mut last_raw: &str = "";
-    let mut last_word = String::new();
     while k < chars.len() {
         let (i, c) = chars.at(k);
+        if c == ' ' {
+            // Nothing below acts on a space.
+            k += 1;
+            continue;
+        }
         // A word: letters and digits, internal apostrophes and periods
         // ("don't", "a.u.b"), and Dutch elisions ("'t").
         let starts_elision = is_apostrophe(c)
@@ -620,39 +1065,24 @@ fn normalize_chars<C: CharSeq + ?Sized>(
             };
         if c.is_alphanumeric() || starts_elision {
             let start = i;
-            let mut j = k + 1;
-            while j < chars.len() {
-                let cj = chars.at(j).1;
-                if cj.is_alphanumeric()
-                    || ((is_apostrophe(cj) || cj == '.' || cj == '-' || cj == '_')
-                        && alnum(j - 1)
-                        && alnum(j + 1))
-                {
-                    j += 1;
-                } else {
-                    break;
-                }
-            }
+            // Letters are counted and hyphens noted in the same scan that
+            // finds the word's end.
+            let (j, letters, hyphen, plain) = scan_word(chars, k);
             let end = chars.get(j).map_or(body.len(), |(e, _)| e);
             let raw = &body[start..end];
             let quoted = in_quote(start);
-            let mut first_upper = false;
-            let mut any_lower = false;
-            for ch in raw.chars().filter(|c| c.is_alphabetic()) {
-                if !quoted {
-                    b.n.letters += 1;
-                    if ch.is_uppercase() {
-                        b.n.upper += 1;
-                    }
+            if !quoted {
+                b.n.letters += letters.letters;
+                b.n.upper += letters.upper;
+            }
+            let capitalized = letters.first_upper == Some(true) && letters.any_lower;
+            if hyphen {
+                // Hyphenated compounds ("na-vragen") are matched as their parts.
+                for part in raw.split('-').filter(|p| !p.is_empty()) {
+                    b.push_word(part, quoted, capitalized, rewrite, plain);
                 }
-                any_lower |= ch.is_lowercase();
-            }
-            if let Some(ch) = raw.chars().find(|c| c.is_alphabetic()) {
-                first_upper = ch.is_uppercase();
-            }
-            // Hyphenated compounds ("na-vragen") are matched as their parts.
-            for part in raw.split('-').filter(|p| !p.is_empty()) {
-                b.push_word(part, quoted, first_upper && any_lower, rewrite);
+            } else {
+                b.push_word(raw, quoted, capitalized, rewrite, plain);
             }
             last_raw = raw;
             k = j;
@@ -660,7 +1090,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
         }
         if let Some(w) = emoji_word(c) {
             let quoted = in_quote(i);
-            b.push_word(w, quoted, false, false);
+            b.push_word(w, quoted, false, false, false);
             k += 1;
             continue;
         }
@@ -671,7 +1101,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                         && matches!(chars.get(k + 2).map(|c| c.1), Some('(' | '['))) =>
             {
                 // Text emoticons ":(", ":-(", ":'(".
-                b.push_word("emo_sad", in_quote(i), false, false);
+                b.push_word("emo_sad", in_quote(i), false, false, false);
                 k += if chars.at(k + 1).1 == '(' || chars.at(k + 1).1 == '[' {
                     2
                 } else {
@@ -734,7 +1164,8 @@ fn normalize_chars<C: CharSeq + ?Sized>(
     }
     b.end_sentence(false, false, 0);
     b.n.text.push(' ');
-    b.n
+    b.n.scratch.last_word = last_word;
+    b.n.scratch.spans = spans;
 }
 
 /// Drop an opening greeting ("Beste meneer Jansen,", "Hi Sarah!") and a
@@ -757,7 +1188,10 @@ pub(crate) fn drop_greeting_and_closing(n: &mut Normalized, lex: &Lexicon) {
         .take_while(|t| t.clause == first_clause && t.sentence == first_sentence)
         .count();
     let mut drop_front = 0;
-    if clause_len <= 5 && lex.greetings.iter().any(|g| starts_with(n, 0, g)) {
+    if clause_len <= 5
+        && n.tokens[0].starts & Starts::GREETING != 0
+        && lex.greetings.iter().any(|g| starts_with(n, 0, g))
+    {
         drop_front = clause_len;
     }
     // Closing: a clause starting with a sign-off with at most 4 words after it,
@@ -769,10 +1203,11 @@ pub(crate) fn drop_greeting_and_closing(n: &mut Normalized, lex: &Lexicon) {
         }
         let clause_start = i == 0 || n.tokens[i - 1].clause != n.tokens[i].clause;
         if clause_start
+            && n.tokens[i].starts & Starts::CLOSING != 0
             && lex
                 .closings
                 .iter()
-                .any(|c| starts_with(n, i, c) && n.tokens.len() - i <= c.len() + 4)
+                .any(|c| n.tokens.len() - i <= c.len() + 4 && starts_with(n, i, c))
         {
             drop_from = i;
         }
@@ -780,34 +1215,49 @@ pub(crate) fn drop_greeting_and_closing(n: &mut Normalized, lex: &Lexicon) {
     if drop_front == 0 && drop_from == n.tokens.len() {
         return;
     }
-    // Rebuild the matching text without the dropped tokens.
-    let kept: Vec<Tok> = n.tokens[drop_front..drop_from].to_vec();
-    let old_text = std::mem::take(&mut n.text);
-    let old_sentences = std::mem::take(&mut n.sentences);
-    n.text.push(' ');
+    // Rebuild the matching text without the dropped tokens, into the
+    // spare buffers (swapped in; the old ones become the spares).
+    let mut old_text = std::mem::take(&mut n.scratch.text);
+    let mut old_tokens = std::mem::take(&mut n.scratch.tokens);
+    let mut old_sentences = std::mem::take(&mut n.scratch.sentences);
+    std::mem::swap(&mut old_text, &mut n.text);
+    std::mem::swap(&mut old_tokens, &mut n.tokens);
+    std::mem::swap(&mut old_sentences, &mut n.sentences);
+    n.text.clear();
     n.tokens.clear();
-    let mut last_sentence = u32::MAX;
-    for t in kept {
-        if t.sentence != last_sentence {
-            n.text.push_str(" |");
-            let mut s = old_sentences[t.sentence as usize];
-            s.first = n.tokens.len() as u32;
-            n.sentences.push(s);
-            last_sentence = t.sentence;
-        }
-        n.text.push(' ');
-        let start = n.text.len() as u32;
-        n.text.push_str(&old_text[t.start as usize..t.end as usize]);
-        let sentence = n.sentences.len() as u32 - 1;
-        n.tokens.push(Tok {
-            start,
-            end: n.text.len() as u32,
-            sentence,
-            ..t
-        });
-        if let Some(s) = n.sentences.last_mut() {
-            s.end = n.tokens.len() as u32;
+    n.sentences.clear();
+    n.text.push(' ');
+    let kept = &old_tokens[drop_front..drop_from];
+    if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+        // Between two kept tokens the old text already reads as the new
+        // one (" " within a sentence, " | " between two), so it is copied
+        // whole and the tokens shifted, not copied token by token.
+        n.text.push_str(" | ");
+        let base = n.text.len() as u32;
+        n.text
+            .push_str(&old_text[first.start as usize..last.end as usize]);
+        let mut last_sentence = u32::MAX;
+        for &t in kept {
+            if t.sentence != last_sentence {
+                let mut s = old_sentences[t.sentence as usize];
+                s.first = n.tokens.len() as u32;
+                n.sentences.push(s);
+                last_sentence = t.sentence;
+            }
+            let sentence = n.sentences.len() as u32 - 1;
+            n.tokens.push(Tok {
+                start: t.start - first.start + base,
+                end: t.end - first.start + base,
+                sentence,
+                ..t
+            });
+            if let Some(s) = n.sentences.last_mut() {
+                s.end = n.tokens.len() as u32;
+            }
         }
     }
     n.text.push(' ');
+    n.scratch.text = old_text;
+    n.scratch.tokens = old_tokens;
+    n.scratch.sentences = old_sentences;
 }
