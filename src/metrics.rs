@@ -485,15 +485,7 @@ impl Metrics {
                 .inc_by(0);
         }
         for ch in crate::model::Channel::ALL {
-            for kind in [
-                "contact_started",
-                "agent_joined",
-                "message",
-                "transfer",
-                "contact_ended",
-                "callback_completed",
-                "survey",
-            ] {
+            for kind in crate::model::EventKind::TYPE_NAMES {
                 self.input_events
                     .with_label_values(&[f, ch.as_str(), kind])
                     .inc_by(0);

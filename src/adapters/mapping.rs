@@ -63,15 +63,7 @@ const FIELDS: [&str; 16] = [
     "csat",
 ];
 
-const TYPES: [&str; 7] = [
-    "contact_started",
-    "agent_joined",
-    "message",
-    "transfer",
-    "contact_ended",
-    "callback_completed",
-    "survey",
-];
+const TYPES: [&str; 7] = crate::model::EventKind::TYPE_NAMES;
 
 #[derive(Debug, Error)]
 pub enum MappingError {

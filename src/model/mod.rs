@@ -146,6 +146,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every `type` name of the contract, in its order.
+    pub const TYPE_NAMES: [&'static str; 7] = [
+        "contact_started",
+        "agent_joined",
+        "message",
+        "transfer",
+        "contact_ended",
+        "callback_completed",
+        "survey",
+    ];
+
     /// The contract's `type` name.
     pub fn type_name(&self) -> &'static str {
         match self {

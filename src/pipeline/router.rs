@@ -32,13 +32,13 @@
 
 use super::kafka::{consumer_config, producer_config};
 use super::protocol::{panic_message, InRecord, Out};
-use super::stage::{StageError, StageHandle};
+use super::stage::{owned, supervise, StageError, StageHandle};
 use super::stages::route_record;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, VecDeque};
@@ -197,55 +197,14 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("router".into())
         .spawn(move || {
-            let mut backoff = Duration::from_millis(200);
-            loop {
-                let started = Instant::now();
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_once(&config, &metrics, &stop, &crash, &r)
-                }))
-                .unwrap_or_else(|panic| Err(StageError::Panicked(panic_message(&*panic))));
+            supervise("router", &metrics, &stop, &crash, || {
+                let result = run_once(&config, &metrics, &stop, &crash, &r);
                 r.store(false, Ordering::Relaxed);
-                match result {
-                    Ok(()) => break,
-                    Err(e) => {
-                        metrics.stage_restarts.with_label_values(&["router"]).inc();
-                        tracing::warn!(error = %e, retry_in = ?backoff, "router stopped; starting over from the committed offsets");
-                        if started.elapsed() > Duration::from_secs(60) {
-                            backoff = Duration::from_millis(200);
-                        }
-                        let until = Instant::now() + backoff;
-                        while Instant::now() < until {
-                            if stop.load(Ordering::Relaxed) || crash.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
-                }
-            }
+                result
+            })
         })
         .expect("router thread starts");
     StageHandle { ready, thread }
-}
-
-fn owned(m: &BorrowedMessage<'_>) -> InRecord {
-    InRecord {
-        topic: Arc::from(m.topic()),
-        partition: m.partition(),
-        offset: m.offset(),
-        key: m.key().map(<[u8]>::to_vec),
-        value: m.payload().map(<[u8]>::to_vec),
-        timestamp: m.timestamp().to_millis(),
-        headers: m
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }
 }
 
 fn send(producer: &BaseProducer<Deliveries>, out: &Out) -> Result<(), KafkaError> {
@@ -338,7 +297,7 @@ fn run_once(
                     .records_consumed
                     .with_label_values(&[m.topic()])
                     .inc();
-                merger.push(owned(&m));
+                merger.push(owned(&m, &Arc::from(m.topic())));
             }
             Some(Err(e)) => tracing::debug!(error = %e, "router consumer error"),
             None => {}

@@ -114,7 +114,7 @@ fn header<'a, M: Message>(m: &'a M, name: &str) -> Option<&'a [u8]> {
 }
 
 /// The owned copy of a consumed record that the protocol works on.
-fn owned(m: &BorrowedMessage<'_>, topic: &Arc<str>) -> InRecord {
+pub(super) fn owned(m: &BorrowedMessage<'_>, topic: &Arc<str>) -> InRecord {
     InRecord {
         topic: topic.clone(),
         partition: m.partition(),
@@ -701,57 +701,63 @@ pub fn spawn<L: StageLogic>(
     let thread = std::thread::Builder::new()
         .name(format!("stage-{}", stage.as_str()))
         .spawn(move || {
-            let mut backoff = Duration::from_millis(200);
-            loop {
-                let started = Instant::now();
-                // A panic (a bug, or input the logic did not expect) must not
-                // leave a dead stage that still reports ready: it is a
-                // failure like any other, and the stage starts over.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_once(
-                        make_logic(),
-                        &config,
-                        &metrics,
-                        &instance_id,
-                        Supervision {
-                            stop: &stop,
-                            crash: &crash,
-                            ready: &r,
-                            quarantine: &quarantine,
-                        },
-                    )
-                }))
-                .unwrap_or_else(|panic| Err(StageError::Panicked(panic_message(&*panic))));
+            supervise(stage.as_str(), &metrics, &stop, &crash, || {
+                let result = run_once(
+                    make_logic(),
+                    &config,
+                    &metrics,
+                    &instance_id,
+                    Supervision {
+                        stop: &stop,
+                        crash: &crash,
+                        ready: &r,
+                        quarantine: &quarantine,
+                    },
+                );
                 r.store(false, Ordering::Relaxed);
                 metrics
                     .stage_ready
                     .with_label_values(&[stage.as_str()])
                     .set(0);
-                match result {
-                    Ok(()) => break,
-                    Err(e) => {
-                        metrics
-                            .stage_restarts
-                            .with_label_values(&[stage.as_str()])
-                            .inc();
-                        tracing::warn!(stage = stage.as_str(), error = %e, retry_in = ?backoff, "stage stopped; starting over from Kafka");
-                        if started.elapsed() > Duration::from_secs(60) {
-                            backoff = Duration::from_millis(200);
-                        }
-                        let until = Instant::now() + backoff;
-                        while Instant::now() < until {
-                            if stop.load(Ordering::Relaxed) || crash.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                    }
-                }
-            }
+                result
+            })
         })
         .expect("stage thread starts");
     StageHandle { ready, thread }
+}
+
+/// Runs `incarnation` until it ends without error, or `stop` or `crash` is
+/// set; after an error (or a panic: a bug, or input the logic did not
+/// expect, must not leave a dead thread that still reports ready) it starts
+/// over with exponential backoff, from what Kafka committed. Shared by the
+/// stages and the router (`name` labels the restarts).
+pub(super) fn supervise(
+    name: &str,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+    crash: &AtomicBool,
+    mut incarnation: impl FnMut() -> Result<(), StageError>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let started = Instant::now();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut incarnation))
+            .unwrap_or_else(|panic| Err(StageError::Panicked(panic_message(&*panic))));
+        let Err(e) = result else { return };
+        metrics.stage_restarts.with_label_values(&[name]).inc();
+        tracing::warn!(stage = name, error = %e, retry_in = ?backoff, "stopped; starting over from Kafka");
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_millis(200);
+        }
+        let until = Instant::now() + backoff;
+        while Instant::now() < until {
+            if stop.load(Ordering::Relaxed) || crash.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
 }
 
 /// Where a stage broadcasts its watermarks (the internal topic it feeds, with
