@@ -615,18 +615,16 @@ impl Config {
 type ValidInputs = (Vec<InputSpec>, AdapterSettings, PayloadFormat);
 
 fn validate_inputs(raw: &RawConfig) -> Result<ValidInputs, ConfigError> {
-    let disposition = |key: String, name: &str| {
-        Disposition::parse(name.trim()).ok_or_else(|| {
+    let unmapped =
+        Disposition::parse(raw.adapters.unmapped_disposition.trim()).ok_or_else(|| {
             invalid(
-                &key,
-                format!("`{name}` is not resolved, unresolved, escalated or callback_scheduled"),
+                "adapters.unmapped_disposition",
+                format!(
+                    "`{}` is not resolved, unresolved, escalated or callback_scheduled",
+                    raw.adapters.unmapped_disposition
+                ),
             )
-        })
-    };
-    let unmapped = disposition(
-        "adapters.unmapped_disposition".into(),
-        &raw.adapters.unmapped_disposition,
-    )?;
+        })?;
     let mut codes = std::collections::HashMap::new();
     let mut transfers = Vec::new();
     for (code, name) in &raw.adapters.dispositions {
@@ -634,18 +632,16 @@ fn validate_inputs(raw: &RawConfig) -> Result<ValidInputs, ConfigError> {
             transfers.push(code.clone());
             continue;
         }
-        codes.insert(
-            code.clone(),
-            disposition(format!("adapters.dispositions.\"{code}\""), name).map_err(|_| {
-                invalid(
-                    &format!("adapters.dispositions.\"{code}\""),
-                    format!(
-                        "`{name}` is not resolved, unresolved, escalated, callback_scheduled \
-                             or transferred"
-                    ),
-                )
-            })?,
-        );
+        let disposition = Disposition::parse(name.trim()).ok_or_else(|| {
+            invalid(
+                &format!("adapters.dispositions.\"{code}\""),
+                format!(
+                    "`{name}` is not resolved, unresolved, escalated, callback_scheduled \
+                     or transferred"
+                ),
+            )
+        })?;
+        codes.insert(code.clone(), disposition);
     }
     let base = AdapterSettings {
         dispositions: std::sync::Arc::new(
