@@ -249,7 +249,10 @@ fn fresh_development_set_meets_the_f1_bar() {
     );
     for (name, floor) in FRESH_FLOORS {
         let f1 = counts[name].f1();
-        assert!(f1 >= *floor, "fresh development {name} F1 {f1:.3} < {floor}");
+        assert!(
+            f1 >= *floor,
+            "fresh development {name} F1 {f1:.3} < {floor}"
+        );
     }
 }
 

@@ -134,6 +134,10 @@ impl Modifier {
     pub const NEGATOR: u8 = 1;
     pub const INTENSIFIER: u8 = 2;
     pub const CLAUSE_BREAK: u8 = 4;
+    pub const QUESTION_WORD: u8 = 8;
+    pub const QUESTION_DETERMINER: u8 = 16;
+    pub const FINITE_VERB: u8 = 32;
+    pub const QUESTION_SUBJECT: u8 = 64;
 }
 
 pub(crate) type WordSet = HashSet<String, BuildHasherDefault<WordHasher>>;
@@ -191,6 +195,23 @@ struct ModifiersFile {
     /// Words after a negator that make it no complaint ("no problem").
     #[serde(default)]
     not_a_complaint: Vec<Spanned<String>>,
+    /// Question words ("wat", "where"): followed by a finite verb and a
+    /// subject they open a question in unpunctuated speech ("dat kan wat is
+    /// uw pasnummer"), where an embedded clause would have the subject first
+    /// ("ik kijk wat er mis is").
+    #[serde(default)]
+    question_words: Vec<Spanned<String>>,
+    /// Question words that take a word before the verb ("welke dag komt u",
+    /// "how long have you").
+    #[serde(default)]
+    question_determiners: Vec<Spanned<String>>,
+    /// Finite verbs of the word-order rules (canonical spelling).
+    #[serde(default)]
+    finite_verbs: Vec<Spanned<String>>,
+    /// Words that begin a subject after an inverted verb ("is *uw*
+    /// pasnummer", "did *the* engineer").
+    #[serde(default)]
+    question_subjects: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -421,11 +442,19 @@ impl Lexicon {
         let address_pronouns = single_tokens(&m.address_pronouns, "address pronoun")?;
         let statement_inversion = single_tokens(&m.statement_inversion, "statement inversion")?;
         let not_a_complaint = single_tokens(&m.not_a_complaint, "not-a-complaint")?;
+        let question_words = single_tokens(&m.question_words, "question word")?;
+        let question_determiners = single_tokens(&m.question_determiners, "question determiner")?;
+        let finite_verbs = single_tokens(&m.finite_verbs, "finite verb")?;
+        let question_subjects = single_tokens(&m.question_subjects, "question subject")?;
         let mut modifiers: WordMap<u8> = WordMap::default();
         for (set, bit) in [
             (&negators, Modifier::NEGATOR),
             (&intensifiers, Modifier::INTENSIFIER),
             (&clause_breaks, Modifier::CLAUSE_BREAK),
+            (&question_words, Modifier::QUESTION_WORD),
+            (&question_determiners, Modifier::QUESTION_DETERMINER),
+            (&finite_verbs, Modifier::FINITE_VERB),
+            (&question_subjects, Modifier::QUESTION_SUBJECT),
         ] {
             for word in set {
                 *modifiers.entry(word.clone()).or_default() |= bit;

@@ -155,6 +155,31 @@ fn spoken_inversion(n: &Normalized, lex: &Lexicon, hit: &Hit) -> bool {
             .contains(n.token_text(hit.start - 1))
 }
 
+/// A question told by word order alone in an unpunctuated run of speech:
+/// a question word, a finite verb and a subject ("dat kan wat is uw
+/// pasnummer", "what's the reference on the letter"), a question
+/// determiner with one word between ("welke dag komt u", "how long have
+/// you"). An embedded clause puts its subject before the verb ("ik kijk wat er mis
+/// is", "I'll check what the problem is"), so it is no question.
+fn word_order_question(n: &Normalized, first: usize, end: usize) -> bool {
+    let has = |i: usize, bit: u8| i < end && n.tokens[i].modifiers & bit != 0;
+    let same = |a: usize, b: usize| b < end && !n.tokens[b].quoted && same_clause(n, a, b);
+    (first..end).any(|i| {
+        if n.tokens[i].quoted {
+            return false;
+        }
+        let wh = has(i, Modifier::QUESTION_WORD | Modifier::QUESTION_DETERMINER)
+            && has(i + 1, Modifier::FINITE_VERB)
+            && has(i + 2, Modifier::QUESTION_SUBJECT)
+            && same(i, i + 2);
+        let determiner = has(i, Modifier::QUESTION_DETERMINER)
+            && has(i + 2, Modifier::FINITE_VERB)
+            && has(i + 3, Modifier::QUESTION_SUBJECT)
+            && same(i, i + 3);
+        wh || determiner
+    })
+}
+
 const TITLES: &[&str] = &[
     "meneer", "mevrouw", "dhr", "mevr", "mr", "mrs", "ms", "miss", "heer", "mw", "mister", "madam",
 ];
@@ -465,7 +490,9 @@ pub(crate) fn match_turn(
                     .iter()
                     .take_while(|&&(os, _)| os == si)
                     .any(|&(_, start)| !exclaims(start));
-            let question = s.question || spoken_question;
+            let question = s.question
+                || spoken_question
+                || (!s.terminated && word_order_question(n, s.first as usize, s.end as usize));
             if question && stock_question_sentences.binary_search(&si).is_err() {
                 questions += 1;
             }

@@ -500,6 +500,34 @@ fn spoken_questions_from_word_order() {
 }
 
 #[test]
+fn spoken_wh_questions_from_word_order() {
+    let a = analyzer();
+    for (lang, text) in [
+        ("nl", "goedemorgen dat kan wat is uw pasnummer"),
+        (
+            "nl",
+            "ik heb dinsdag of donderdag welke dag komt u beter uit",
+        ),
+        (
+            "en",
+            "sure let me take a look what is the reference on the letter",
+        ),
+        ("en", "got it thanks how long have you had the problem"),
+    ] {
+        assert_eq!(turn(&a, lang, A, text).questions, 1, "{lang}: {text}");
+    }
+    // An embedded clause has its subject before the verb: no question.
+    for (lang, text) in [
+        ("nl", "ik ga kijken wat er mis is gegaan"),
+        ("nl", "ik weet niet waar het pakket nu is"),
+        ("en", "let me check what the problem is with the line"),
+        ("en", "i'll tell you when it is ready"),
+    ] {
+        assert_eq!(turn(&a, lang, A, text).questions, 0, "{lang}: {text}");
+    }
+}
+
+#[test]
 fn a_plea_is_not_hostility_but_a_shouted_complaint_is() {
     let plea = judge(
         "en",
