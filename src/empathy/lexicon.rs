@@ -138,6 +138,7 @@ impl Modifier {
     pub const QUESTION_DETERMINER: u8 = 16;
     pub const FINITE_VERB: u8 = 32;
     pub const QUESTION_SUBJECT: u8 = 64;
+    pub const SUBORDINATOR: u8 = 128;
 }
 
 pub(crate) type WordSet = HashSet<String, BuildHasherDefault<WordHasher>>;
@@ -212,6 +213,12 @@ struct ModifiersFile {
     /// pasnummer", "did *the* engineer").
     #[serde(default)]
     question_subjects: Vec<Spanned<String>>,
+    /// Words that open a subordinate clause ("dat", "that", "if"): a
+    /// negator after one negates that clause, not the phrase before it ("ik
+    /// begrijp dat het niet werkt" understands; "ik begrijp uw probleem
+    /// niet" does not).
+    #[serde(default)]
+    subordinators: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -446,6 +453,7 @@ impl Lexicon {
         let question_determiners = single_tokens(&m.question_determiners, "question determiner")?;
         let finite_verbs = single_tokens(&m.finite_verbs, "finite verb")?;
         let question_subjects = single_tokens(&m.question_subjects, "question subject")?;
+        let subordinators = single_tokens(&m.subordinators, "subordinator")?;
         let mut modifiers: WordMap<u8> = WordMap::default();
         for (set, bit) in [
             (&negators, Modifier::NEGATOR),
@@ -455,6 +463,7 @@ impl Lexicon {
             (&question_determiners, Modifier::QUESTION_DETERMINER),
             (&finite_verbs, Modifier::FINITE_VERB),
             (&question_subjects, Modifier::QUESTION_SUBJECT),
+            (&subordinators, Modifier::SUBORDINATOR),
         ] {
             for word in set {
                 *modifiers.entry(word.clone()).or_default() |= bit;

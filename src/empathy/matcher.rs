@@ -344,7 +344,12 @@ fn is_negated(
     }
     if scope == NegationScope::Both {
         for i in hit.end..(hit.end + lex.negation_after).min(n.tokens.len()) {
-            if !same_clause(n, i, hit.end - 1) {
+            let opens_clause = n.tokens[i].modifiers
+                & (Modifier::SUBORDINATOR
+                    | Modifier::QUESTION_WORD
+                    | Modifier::QUESTION_DETERMINER)
+                != 0;
+            if !same_clause(n, i, hit.end - 1) || opens_clause {
                 break;
             }
             if is_negator(n, i) {
