@@ -118,6 +118,10 @@ pub enum Category {
     QuestionOpener,
     /// Stock closing question, not a genuine one ("anything else?").
     StockQuestion,
+    /// Customer pleads for help ("help alstublieft", "please help"): an
+    /// opportunity, and its "!!!" is distress, not shouting. Last, so
+    /// features kept before it existed decode unchanged.
+    Plea,
 }
 
 const CATEGORIES: &[(Category, &str)] = &[
@@ -141,6 +145,7 @@ const CATEGORIES: &[(Category, &str)] = &[
     (Category::Abuse, "abuse"),
     (Category::QuestionOpener, "question_opener"),
     (Category::StockQuestion, "stock_question"),
+    (Category::Plea, "plea"),
 ];
 
 impl Category {
@@ -188,7 +193,7 @@ impl Category {
     pub fn is_customer(self) -> bool {
         matches!(
             self,
-            Category::Trouble | Category::NegativeFeeling | Category::Abuse
+            Category::Trouble | Category::NegativeFeeling | Category::Abuse | Category::Plea
         )
     }
 
@@ -508,8 +513,9 @@ impl Analyzer {
             is_question: m.questions > 0,
             questions: m.questions.min(u32::from(u16::MAX)) as u16,
             words: n.surfaces.len() as u32,
-            all_caps: n.letters >= s.caps_min_letters
-                && f64::from(n.upper) >= s.caps_share * f64::from(n.letters),
+            all_caps: n.shouted_sentence
+                || (n.letters >= s.caps_min_letters
+                    && f64::from(n.upper) >= s.caps_share * f64::from(n.letters)),
             exclamations: n.exclamations.min(u32::from(u16::MAX)) as u16,
             max_exclamation_run: n.max_exclaim_run.min(255) as u8,
             signals: m.signals,
@@ -543,9 +549,11 @@ impl Analyzer {
                 shouting.push("ALL CAPS");
             }
             // A run of "!" is shouting only with a complaint in the same
-            // message ("it STILL doesn't work!!!!"); "Please help!!!!" is a plea.
+            // message ("it STILL doesn't work!!!!"); "Please help!!!!" is a
+            // plea, also when it says what is wrong.
             if u32::from(f.max_exclamation_run) >= p.shouting_exclamations
                 && f.signals.iter().any(|s| s.category.is_customer())
+                && !f.signals.iter().any(|s| s.category == Category::Plea)
             {
                 shouting.push("!!!");
             }

@@ -162,6 +162,13 @@ pub(crate) struct Normalized {
     pub sentences: Vec<Sentence>,
     pub letters: u32,
     pub upper: u32,
+    /// Some sentence alone is written in capitals ("ZIJN JULLIE NOU GEK
+    /// GEWORDEN 300 euro voor een maand"): shouting in a message whose
+    /// capitals are too few overall.
+    pub shouted_sentence: bool,
+    /// Letters and capitals of the sentence being read.
+    sentence_letters: u32,
+    sentence_upper: u32,
     pub exclamations: u32,
     pub max_exclaim_run: u32,
     /// Scratch buffers, kept between messages (see [`normalize_into`]) so a
@@ -195,6 +202,9 @@ impl Normalized {
         self.sentences.clear();
         self.letters = 0;
         self.upper = 0;
+        self.shouted_sentence = false;
+        self.sentence_letters = 0;
+        self.sentence_upper = 0;
         self.exclamations = 0;
         self.max_exclaim_run = 0;
     }
@@ -930,6 +940,12 @@ impl Builder<'_, '_, '_> {
     }
 
     fn end_sentence(&mut self, question: bool, terminated: bool, exclaim_run: u32) {
+        let score = &self.lex.score;
+        self.n.shouted_sentence |= self.n.sentence_letters >= score.caps_min_letters
+            && f64::from(self.n.sentence_upper)
+                >= score.caps_share * f64::from(self.n.sentence_letters);
+        self.n.sentence_letters = 0;
+        self.n.sentence_upper = 0;
         if self.sentence_open {
             if let Some(s) = self.n.sentences.last_mut() {
                 s.question = question;
@@ -1074,6 +1090,8 @@ fn normalize_chars<C: CharSeq + ?Sized>(
             if !quoted {
                 b.n.letters += letters.letters;
                 b.n.upper += letters.upper;
+                b.n.sentence_letters += letters.letters;
+                b.n.sentence_upper += letters.upper;
             }
             let capitalized = letters.first_upper == Some(true) && letters.any_lower;
             if hyphen {
