@@ -242,6 +242,7 @@ fn fresh_development_set_meets_the_f1_bar() {
     let mut items = load("empathy_dev_fresh_nl.jsonl");
     items.extend(load("empathy_dev_fresh_en.jsonl"));
     items.extend(load("empathy_dev_fresh2_nl.jsonl"));
+    items.extend(load("empathy_dev_fresh2_en.jsonl"));
     items.extend(load("empathy_dev_hostile.jsonl"));
     let counts = evaluate("empathy fresh development set (tuned on)", &items, true);
     assert!(
