@@ -219,6 +219,10 @@ struct ModifiersFile {
     /// niet" does not).
     #[serde(default)]
     subordinators: Vec<Spanned<String>>,
+    /// Interjections after which a negator is an exclamation, not a
+    /// negation ("oh no, that's the last thing you need").
+    #[serde(default)]
+    exclamations: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -291,6 +295,7 @@ pub(crate) struct Lexicon {
     pub address_pronouns: WordSet,
     pub statement_inversion: WordSet,
     pub not_a_complaint: WordSet,
+    pub exclamations: WordSet,
     pub greetings: Vec<Vec<String>>,
     pub closings: Vec<Vec<String>>,
     pub negation_before: usize,
@@ -454,6 +459,7 @@ impl Lexicon {
         let finite_verbs = single_tokens(&m.finite_verbs, "finite verb")?;
         let question_subjects = single_tokens(&m.question_subjects, "question subject")?;
         let subordinators = single_tokens(&m.subordinators, "subordinator")?;
+        let exclamations = single_tokens(&m.exclamations, "exclamation")?;
         let mut modifiers: WordMap<u8> = WordMap::default();
         for (set, bit) in [
             (&negators, Modifier::NEGATOR),
@@ -523,6 +529,7 @@ impl Lexicon {
             address_pronouns,
             statement_inversion,
             not_a_complaint,
+            exclamations,
             greetings,
             closings,
             negation_before: m.negation_before,

@@ -314,6 +314,11 @@ fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
     n.tokens[a].sentence == n.tokens[b].sentence && n.tokens[a].clause == n.tokens[b].clause
 }
 
+/// A negator, unless an interjection makes it an exclamation ("oh no").
+fn negates(n: &Normalized, lex: &Lexicon, i: usize) -> bool {
+    is_negator(n, i) && !(i > 0 && lex.exclamations.contains(n.token_text(i - 1)))
+}
+
 fn is_negator(n: &Normalized, i: usize) -> bool {
     n.tokens[i].modifiers & Modifier::NEGATOR != 0
 }
@@ -330,7 +335,7 @@ fn is_negated(
     }
     // A negator inside a gap ("ik kan me niet voorstellen").
     for w in parts.windows(2) {
-        if (w[0].1..w[1].0).any(|i| is_negator(n, i)) {
+        if (w[0].1..w[1].0).any(|i| negates(n, lex, i)) {
             return true;
         }
     }
@@ -338,7 +343,7 @@ fn is_negated(
         if !same_clause(n, i, hit.start) {
             break;
         }
-        if is_negator(n, i) {
+        if negates(n, lex, i) {
             return true;
         }
     }
@@ -352,7 +357,7 @@ fn is_negated(
             if !same_clause(n, i, hit.end - 1) || opens_clause {
                 break;
             }
-            if is_negator(n, i) {
+            if negates(n, lex, i) {
                 return true;
             }
         }
