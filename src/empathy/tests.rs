@@ -594,3 +594,77 @@ fn only_non_language_is_blanked_and_plain_text_is_not_copied() {
         assert!(matches!(s(plain), Cow::Borrowed(_)), "{plain}");
     }
 }
+
+#[test]
+fn a_plea_that_says_what_is_wrong_is_distress_not_shouting() {
+    for (lang, text) in [
+        (
+            "nl",
+            "help alstublieft!!! mijn pas is gestolen en er is geld afgeschreven!!!",
+        ),
+        (
+            "en",
+            "please help!!! my account is locked and rent is due today!!!",
+        ),
+    ] {
+        let j = judge(
+            lang,
+            &[(C, text, false), (A, "Ok, let me look.", false)],
+            Disposition::Resolved,
+        );
+        assert!(!j.hostile_customer, "{lang}: {:?}", j.evidence);
+        assert!(j.empathy_opportunity, "{lang}: a plea is an opportunity");
+    }
+}
+
+#[test]
+fn one_shouted_sentence_is_shouting() {
+    let a = analyzer();
+    let f = turn(
+        &a,
+        "nl",
+        C,
+        "ZIJN JULLIE NOU HELEMAAL GEK GEWORDEN. 300 euro voor een maand bellen, dat kan toch niet kloppen bij een abonnement van twintig euro per maand",
+    );
+    assert!(f.all_caps, "{f:?}");
+    let f = turn(&a, "nl", C, "Ik heb het NIET besteld, dat weet ik zeker.");
+    assert!(!f.all_caps, "one word for emphasis is no shouting");
+}
+
+#[test]
+fn understanding_taken_back_or_negated_later_in_the_clause_is_none() {
+    for (lang, text) in [
+        (
+            "en",
+            "I understand, but those are the only slots available.",
+        ),
+        (
+            "en",
+            "i understand your frustration however the price rise was in the terms",
+        ),
+        (
+            "nl",
+            "Ik begrijp uw teleurstelling niet helemaal, de levertijd is indicatief.",
+        ),
+        ("nl", "Ik begrijp je probleem eerlijk gezegd niet."),
+    ] {
+        let j = agent_only(lang, text);
+        assert!(!j.empathy_shown, "{lang}: {text}: {:?}", j.evidence);
+    }
+    // A negation in a subordinate clause is the customer's trouble, not the
+    // agent's understanding taken back.
+    let j = agent_only(
+        "nl",
+        "Ik begrijp dat het nog steeds niet werkt, ik ga het voor u uitzoeken.",
+    );
+    assert!(j.empathy_shown, "{:?}", j.evidence);
+}
+
+#[test]
+fn oh_no_is_an_exclamation_not_a_negation() {
+    let j = agent_only(
+        "en",
+        "oh no that's the last thing you need with the kids at home",
+    );
+    assert!(j.empathy_shown, "{:?}", j.evidence);
+}
