@@ -9,10 +9,12 @@
 
 use super::normalize;
 use super::Category;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::dfa::DFA;
+use aho_corasick::MatchKind;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use toml::Spanned;
 
 /// A fast, non-cryptographic hasher for the lexicon's short word keys (the
@@ -291,7 +293,9 @@ pub(crate) struct Lexicon {
     pub part_gapped_first: Vec<Vec<usize>>,
     /// Weight of the first personalisation group (for names), if any.
     pub personalisation_weight: Option<f64>,
-    pub automaton: AhoCorasick,
+    /// The phrase parts' strings, searched by [`super::matcher`] through
+    /// the automaton's own state transitions (shared: the DFA is a few MB).
+    pub automaton: Arc<DFA>,
 }
 
 /// Error of one lexicon file; the caller adds the file name.
@@ -501,10 +505,10 @@ impl Lexicon {
             part_gapped_first: Vec::new(),
             personalisation_weight: None,
             // Replaced below once all parts are known.
-            automaton: AhoCorasick::new([" "]).map_err(|e| ParseError {
+            automaton: Arc::new(DFA::new([" "]).map_err(|e| ParseError {
                 line: None,
                 message: e.to_string(),
-            })?,
+            })?),
         };
 
         // Logical parts (a phrase's words between gaps, or a class slot) and
@@ -713,15 +717,16 @@ impl Lexicon {
         // transitions (the search was a tenth of `analyze_turn`), for a few
         // MB per language. No prefilter: every string starts with ' ', so
         // the start-byte prefilter stops at every word for nothing.
-        lex.automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(&ac_strings)
-            .map_err(|e| ParseError {
-                line: None,
-                message: format!("cannot compile phrases: {e}"),
-            })?;
+        lex.automaton = Arc::new(
+            DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&ac_strings)
+                .map_err(|e| ParseError {
+                    line: None,
+                    message: format!("cannot compile phrases: {e}"),
+                })?,
+        );
         lex.ac_part = ac_part;
         lex.ac_len = ac_len;
         Ok(lex)

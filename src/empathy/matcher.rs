@@ -7,6 +7,8 @@ use super::lexicon::{Lexicon, Modifier, NegationScope};
 use super::normalize::Normalized;
 use super::{Category, Signal};
 use crate::model::Party;
+use aho_corasick::automaton::Automaton;
+use aho_corasick::Anchored;
 
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -198,30 +200,54 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         part_seen.resize(len, 0);
         *generation = 1;
     }
-    for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
-        let part = lex.ac_part[m.pattern().as_usize()];
-        let Some(start) = token_at
-            .get(m.start() + 1)
-            .and_then(|&t| (t != u32::MAX).then_some(t as usize))
-        else {
+    // The automaton's overlapping search, stepped here rather than through
+    // its match iterator (whose per-match call and state bookkeeping cost
+    // as much as the scan): the same transitions and the same matches in
+    // the same order, each state's matches in its own order. Its start
+    // state matches nothing (no string is empty).
+    let dfa = &*lex.automaton;
+    let mut sid = dfa
+        .start_state(Anchored::No)
+        .expect("the automaton is built for unanchored search");
+    for (at, &byte) in n.text.as_bytes().iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if !dfa.is_special(sid) {
             continue;
-        };
-        let end = start + lex.ac_len[m.pattern().as_usize()];
-        out.extend(lex.part_single[part].iter().map(|&pattern| Hit {
-            pattern,
-            start,
-            end,
-            parts: (0, 0),
-        }));
-        if lex.part_in_gapped[part] {
-            // The gapped phrases a part starts are noted at its first
-            // occurrence (a phrase has one first part, so no phrase is
-            // noted twice).
-            if part_seen[part] != *generation {
-                part_seen[part] = *generation;
-                gapped.extend_from_slice(&lex.part_gapped_first[part]);
+        }
+        if dfa.is_dead(sid) {
+            break;
+        }
+        if !dfa.is_match(sid) {
+            continue;
+        }
+        for index in 0..dfa.match_len(sid) {
+            let string = dfa.match_pattern(sid, index);
+            let string_start = at + 1 - dfa.pattern_len(string);
+            let string = string.as_usize();
+            let part = lex.ac_part[string];
+            let Some(start) = token_at
+                .get(string_start + 1)
+                .and_then(|&t| (t != u32::MAX).then_some(t as usize))
+            else {
+                continue;
+            };
+            let end = start + lex.ac_len[string];
+            out.extend(lex.part_single[part].iter().map(|&pattern| Hit {
+                pattern,
+                start,
+                end,
+                parts: (0, 0),
+            }));
+            if lex.part_in_gapped[part] {
+                // The gapped phrases a part starts are noted at its first
+                // occurrence (a phrase has one first part, so no phrase is
+                // noted twice).
+                if part_seen[part] != *generation {
+                    part_seen[part] = *generation;
+                    gapped.extend_from_slice(&lex.part_gapped_first[part]);
+                }
+                occurrences.push((part, start, end));
             }
-            occurrences.push((part, start, end));
         }
     }
     if gapped.is_empty() {
