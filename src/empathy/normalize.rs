@@ -533,10 +533,32 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
 /// `spans` (cleared first).
 fn quote_spans<C: CharSeq + ?Sized>(chars: &C, spans: &mut Vec<(usize, usize)>) {
     spans.clear();
+    match chars.ascii() {
+        // ASCII text: only the quote marks' positions are visited (a byte
+        // filter), not every character.
+        Some(b) => quote_spans_at(
+            chars,
+            b.iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, b'"' | b'\'' | b'`'))
+                .map(|(k, _)| k),
+            spans,
+        ),
+        None => quote_spans_at(chars, 0..chars.len(), spans),
+    }
+}
+
+/// [`quote_spans`] over the characters at `candidates` (every character
+/// that may be a quote mark, in order).
+fn quote_spans_at<C: CharSeq + ?Sized>(
+    chars: &C,
+    candidates: impl Iterator<Item = usize>,
+    spans: &mut Vec<(usize, usize)>,
+) {
     let mut open_double: Option<usize> = None;
     let mut open_single: Option<usize> = None;
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
-    for k in 0..chars.len() {
+    for k in candidates {
         let (i, c) = chars.at(k);
         if c.is_ascii() && !matches!(c, '"' | '\'' | '`') {
             continue; // no quote mark: nothing below acts on it
@@ -672,18 +694,20 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
         // ASCII text (nearly all): the same rules on bytes through one
         // table, without decoding characters or Unicode tables.
         let class = |i: usize| b.get(i).map_or(0, |&c| ASCII_CLASS[usize::from(c)]);
-        let (mut upper, mut lower) = (0u32, 0u32);
-        let mut f = class(k);
-        loop {
-            upper += u32::from(f & UPPER != 0);
-            lower += u32::from(f & LOWER != 0);
-            f = class(j);
+        let first = class(k);
+        let mut upper = u32::from(first & UPPER != 0);
+        let mut lower = u32::from(first & LOWER != 0);
+        // Indexed by the loop bound, not through `class`: the letters of a
+        // word are most of the text's bytes, and this loop is their scan.
+        while j < b.len() {
+            let f = ASCII_CLASS[usize::from(b[j])];
             if f & ALNUM != 0 {
+                upper += u32::from(f & UPPER != 0);
+                lower += u32::from(f & LOWER != 0);
                 j += 1;
             } else if f & JOIN != 0 && class(j - 1) & ALNUM != 0 && class(j + 1) & ALNUM != 0 {
                 hyphen |= b[j] == b'-';
                 plain &= !matches!(b[j], b'.' | b'\'');
-                f = 0;
                 j += 1;
             } else {
                 break;
