@@ -7,7 +7,8 @@ use super::lexicon::{Lexicon, Modifier, NegationScope};
 use super::normalize::Normalized;
 use super::{Category, Signal};
 use crate::model::Party;
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::Anchored;
 
 #[derive(Debug, Clone, Copy)]
@@ -209,11 +210,9 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     let mut sid = dfa
         .start_state(Anchored::No)
         .expect("the automaton is built for unanchored search");
-    for (at, &byte) in n.text.as_bytes().iter().enumerate() {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if !dfa.is_special(sid) {
-            continue;
-        }
+    let mut at = 0;
+    while let Some((end, state)) = next_special_state(dfa, n.text.as_bytes(), at, sid) {
+        (at, sid) = (end, state);
         if dfa.is_dead(sid) {
             break;
         }
@@ -222,7 +221,7 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         }
         for index in 0..dfa.match_len(sid) {
             let string = dfa.match_pattern(sid, index);
-            let string_start = at + 1 - dfa.pattern_len(string);
+            let string_start = end - dfa.pattern_len(string);
             let string = string.as_usize();
             let part = lex.ac_part[string];
             let Some(start) = token_at
@@ -309,6 +308,27 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
             });
         }
     }
+}
+
+/// Steps the automaton from state `sid` over `haystack[from..]` up to the
+/// first special state (a match or the dead one): that state and the
+/// position after the byte that led to it, or None at the end. A loop of
+/// its own, so its few values stay in registers (inside [`hits`] they were
+/// spilled, twice the instructions per byte).
+#[inline(never)]
+fn next_special_state(
+    dfa: &DFA,
+    haystack: &[u8],
+    from: usize,
+    mut sid: StateID,
+) -> Option<(usize, StateID)> {
+    for (i, &byte) in haystack.get(from..)?.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            return Some((from + i + 1, sid));
+        }
+    }
+    None
 }
 
 fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
