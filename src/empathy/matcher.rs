@@ -41,7 +41,8 @@ pub(crate) struct Scratch {
     /// Per byte of the text: the token starting there (see [`hits`]).
     token_at: Vec<u32>,
     kept: Vec<(Hit, bool)>,
-    order: Vec<usize>,
+    /// (category, start, longest first, index) of the kept hits.
+    order: Vec<(usize, usize, std::cmp::Reverse<usize>, usize)>,
     covered: Vec<bool>,
     stock_question_sentences: Vec<u32>,
     opener_sentences: Vec<(u32, usize)>,
@@ -446,26 +447,26 @@ pub(crate) fn match_turn(
     // a hit is covered when an earlier one in that order reaches as far, so
     // the work grows with n log n in the hits, not n² (a message repeating a
     // phrase thousands of times must not stall its partition).
-    let category = |h: &Hit| lex.patterns[h.pattern].category as usize;
+    // The sort keys are computed once, not in every comparison (the index
+    // makes each key distinct: an unstable sort gives the same order).
     let order = &mut scratch.order;
     order.clear();
-    order.extend(0..kept.len());
-    order.sort_by_key(|&i| {
-        let h = &kept[i].0;
-        (category(h), h.start, std::cmp::Reverse(h.end), i)
-    });
+    order.extend(kept.iter().enumerate().map(|(i, (h, _))| {
+        let category = lex.patterns[h.pattern].category as usize;
+        (category, h.start, std::cmp::Reverse(h.end), i)
+    }));
+    order.sort_unstable();
     let covered = &mut scratch.covered;
     covered.clear();
     covered.resize(kept.len(), false);
     let mut reach: Option<(usize, usize)> = None; // (category, furthest end)
-    for &i in order.iter() {
-        let h = &kept[i].0;
+    for &(category, _, std::cmp::Reverse(h_end), i) in order.iter() {
         match reach {
-            Some((c, end)) if c == category(h) => {
-                covered[i] = end >= h.end;
-                reach = Some((c, end.max(h.end)));
+            Some((c, end)) if c == category => {
+                covered[i] = end >= h_end;
+                reach = Some((c, end.max(h_end)));
             }
-            _ => reach = Some((category(h), h.end)),
+            _ => reach = Some((category, h_end)),
         }
     }
     let mut signals = Vec::with_capacity(kept.len() + 1);
