@@ -33,7 +33,9 @@ pub(crate) struct Scratch {
     /// (part, index into `occurrences`), sorted: each part's occurrences
     /// together, in the automaton's order.
     by_part: Vec<(usize, usize)>,
-    gapped: Vec<usize>,
+    /// Ranges of [`Lexicon::part_lists`]: the gapped phrases whose first
+    /// part was found, in the order found.
+    gapped: Vec<(u32, u32)>,
     /// Per automaton part: the `generation` of the last message it was
     /// found in.
     part_seen: Vec<u32>,
@@ -196,8 +198,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     // A generation stamp per part marks the parts seen in this message
     // without clearing a table per message.
     *generation = generation.wrapping_add(1);
-    if *generation == 0 || part_seen.len() < lex.part_patterns.len() {
-        let len = part_seen.len().max(lex.part_patterns.len());
+    if *generation == 0 || part_seen.len() < lex.part_info.len() {
+        let len = part_seen.len().max(lex.part_info.len());
         part_seen.clear();
         part_seen.resize(len, 0);
         *generation = 1;
@@ -223,28 +225,32 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         for index in 0..dfa.match_len(sid) {
             let string = dfa.match_pattern(sid, index);
             let string_start = end - dfa.pattern_len(string);
-            let string = string.as_usize();
-            let part = lex.ac_part[string];
+            let string = lex.ac_info[string.as_usize()];
+            let part = string.part as usize;
             let Some(start) = token_at
                 .get(string_start + 1)
                 .and_then(|&t| (t != u32::MAX).then_some(t as usize))
             else {
                 continue;
             };
-            let end = start + lex.ac_len[string];
-            out.extend(lex.part_single[part].iter().map(|&pattern| Hit {
-                pattern,
+            let end = start + string.len as usize;
+            let info = lex.part_info[part];
+            let single = &lex.part_lists[info.single.0 as usize..info.single.1 as usize];
+            out.extend(single.iter().map(|&pattern| Hit {
+                pattern: pattern as usize,
                 start,
                 end,
                 parts: (0, 0),
             }));
-            if lex.part_in_gapped[part] {
+            if info.in_gapped {
                 // The gapped phrases a part starts are noted at its first
                 // occurrence (a phrase has one first part, so no phrase is
                 // noted twice).
                 if part_seen[part] != *generation {
                     part_seen[part] = *generation;
-                    gapped.extend_from_slice(&lex.part_gapped_first[part]);
+                    if info.gapped_first.0 < info.gapped_first.1 {
+                        gapped.push(info.gapped_first);
+                    }
                 }
                 occurrences.push((part, start, end));
             }
@@ -263,50 +269,59 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         let hi = lo + by_part[lo..].partition_point(|&(p, _)| p == part);
         &by_part[lo..hi]
     };
-    for &pattern in gapped.iter() {
-        let parts = &lex.patterns[pattern].parts;
-        // Most gapped phrases a common first word starts ("i ...") lack a
-        // later part in this message: rejected without any lookup.
-        if parts[1..].iter().any(|&p| part_seen[p] != *generation) {
-            continue;
-        }
-        'first: for &(_, first) in of_part(parts[0]) {
-            let (_, s0, e0) = occurrences[first];
-            let sentence = n.tokens[s0].sentence;
-            let mark = part_ranges.len();
-            part_ranges.push((s0, e0));
-            let mut cur = e0;
-            for &part in &parts[1..] {
-                // The nearest occurrence within the gap; of equal starts
-                // the first found.
-                let mut next: Option<(usize, usize)> = None;
-                for &(_, o) in of_part(part) {
-                    let (_, st, en) = occurrences[o];
-                    if st >= cur
-                        && st - cur <= lex.max_gap
-                        && n.tokens[st].sentence == sentence
-                        && next.is_none_or(|(best, _)| st < best)
-                    {
-                        next = Some((st, en));
-                    }
-                }
-                match next {
-                    Some((st, en)) => {
-                        part_ranges.push((st, en));
-                        cur = en;
-                    }
-                    None => {
-                        part_ranges.truncate(mark);
-                        continue 'first;
-                    }
-                }
+    for &(lo, hi) in gapped.iter() {
+        // Each entry: the pattern's id, its number of parts, its parts.
+        let mut entries = &lex.part_lists[lo as usize..hi as usize];
+        while let [pattern, count, rest @ ..] = entries {
+            let (parts, after) = rest.split_at(*count as usize);
+            entries = after;
+            let pattern = *pattern as usize;
+            // Most gapped phrases a common first word starts ("i ...") lack a
+            // later part in this message: rejected without any lookup.
+            if parts[1..]
+                .iter()
+                .any(|&p| part_seen[p as usize] != *generation)
+            {
+                continue;
             }
-            out.push(Hit {
-                pattern,
-                start: s0,
-                end: cur,
-                parts: (mark, part_ranges.len()),
-            });
+            'first: for &(_, first) in of_part(parts[0] as usize) {
+                let (_, s0, e0) = occurrences[first];
+                let sentence = n.tokens[s0].sentence;
+                let mark = part_ranges.len();
+                part_ranges.push((s0, e0));
+                let mut cur = e0;
+                for &part in &parts[1..] {
+                    // The nearest occurrence within the gap; of equal starts
+                    // the first found.
+                    let mut next: Option<(usize, usize)> = None;
+                    for &(_, o) in of_part(part as usize) {
+                        let (_, st, en) = occurrences[o];
+                        if st >= cur
+                            && st - cur <= lex.max_gap
+                            && n.tokens[st].sentence == sentence
+                            && next.is_none_or(|(best, _)| st < best)
+                        {
+                            next = Some((st, en));
+                        }
+                    }
+                    match next {
+                        Some((st, en)) => {
+                            part_ranges.push((st, en));
+                            cur = en;
+                        }
+                        None => {
+                            part_ranges.truncate(mark);
+                            continue 'first;
+                        }
+                    }
+                }
+                out.push(Hit {
+                    pattern,
+                    start: s0,
+                    end: cur,
+                    parts: (mark, part_ranges.len()),
+                });
+            }
         }
     }
 }
