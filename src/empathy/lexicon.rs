@@ -9,10 +9,12 @@
 
 use super::normalize;
 use super::Category;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::dfa::DFA;
+use aho_corasick::MatchKind;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use toml::Spanned;
 
 /// A fast, non-cryptographic hasher for the lexicon's short word keys (the
@@ -276,6 +278,33 @@ pub(crate) struct Pattern {
     pub parts: Vec<usize>,
 }
 
+/// One automaton string: its logical part (a class's words share their
+/// class's part) and its length in tokens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AcString {
+    pub part: u32,
+    pub len: u32,
+}
+
+/// What a match of an automaton part leads to, in one record and one run
+/// of [`Lexicon::part_lists`] rather than in a table each: the matcher's
+/// time went more to cache misses in those tables (several per match, at
+/// scattered places) than to its instructions.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PartInfo {
+    /// `part_lists[single.0..single.1]`: the single-part patterns the part
+    /// is (in `part_patterns` order).
+    pub single: (u32, u32),
+    /// `part_lists[gapped_first.0..gapped_first.1]`: the gapped patterns
+    /// the part starts (in `part_patterns` order), each as its id, its
+    /// number of parts and its parts. Apart from the parts' other patterns
+    /// so a match of a common word ("i", "ik") does not walk every pattern
+    /// it is part of.
+    pub gapped_first: (u32, u32),
+    /// Whether a gapped (multi-part) pattern uses the part.
+    pub in_gapped: bool,
+}
+
 /// A language's compiled lexicon.
 #[derive(Debug, Clone)]
 pub(crate) struct Lexicon {
@@ -307,24 +336,19 @@ pub(crate) struct Lexicon {
     /// back to the form found here.
     pub vocabulary: WordSet,
     pub patterns: Vec<Pattern>,
-    /// For each automaton string: its logical part (a class's words share
-    /// their class's part) and its length in tokens.
-    pub ac_part: Vec<usize>,
-    pub ac_len: Vec<usize>,
+    /// For each automaton string: its logical part and its length.
+    pub ac_info: Vec<AcString>,
     /// For each automaton part: (pattern id, position of the part in it).
     pub part_patterns: Vec<Vec<(usize, usize)>>,
-    /// For each automaton part: whether a gapped (multi-part) pattern uses it.
-    pub part_in_gapped: Vec<bool>,
-    /// For each automaton part: the single-part patterns it is (in
-    /// `part_patterns` order).
-    pub part_single: Vec<Vec<usize>>,
-    /// For each automaton part: the gapped patterns it starts (in
-    /// `part_patterns` order). Split from `part_patterns` so a match of a
-    /// common word ("i", "ik") does not walk every pattern it is part of.
-    pub part_gapped_first: Vec<Vec<usize>>,
+    /// For each automaton part: what a match of it leads to.
+    pub part_info: Vec<PartInfo>,
+    /// The pattern lists of [`PartInfo`], each part's back to back.
+    pub part_lists: Vec<u32>,
     /// Weight of the first personalisation group (for names), if any.
     pub personalisation_weight: Option<f64>,
-    pub automaton: AhoCorasick,
+    /// The phrase parts' strings, searched by [`super::matcher`] through
+    /// the automaton's own state transitions (shared: the DFA is a few MB).
+    pub automaton: Arc<DFA>,
 }
 
 /// Error of one lexicon file; the caller adds the file name.
@@ -538,18 +562,16 @@ impl Lexicon {
             spelling,
             vocabulary: WordSet::default(),
             patterns: Vec::new(),
-            ac_part: Vec::new(),
-            ac_len: Vec::new(),
+            ac_info: Vec::new(),
             part_patterns: Vec::new(),
-            part_in_gapped: Vec::new(),
-            part_single: Vec::new(),
-            part_gapped_first: Vec::new(),
+            part_info: Vec::new(),
+            part_lists: Vec::new(),
             personalisation_weight: None,
             // Replaced below once all parts are known.
-            automaton: AhoCorasick::new([" "]).map_err(|e| ParseError {
+            automaton: Arc::new(DFA::new([" "]).map_err(|e| ParseError {
                 line: None,
                 message: e.to_string(),
-            })?,
+            })?),
         };
 
         // Logical parts (a phrase's words between gaps, or a class slot) and
@@ -725,29 +747,33 @@ impl Lexicon {
         for v in lex.spelling.values() {
             lex.vocabulary.extend(v.iter().cloned());
         }
-        lex.part_in_gapped = lex
-            .part_patterns
-            .iter()
-            .map(|pp| pp.iter().any(|&(p, _)| lex.patterns[p].parts.len() > 1))
-            .collect();
-        let (single, gapped_first) = lex
-            .part_patterns
-            .iter()
-            .map(|pp| {
-                let single = pp
-                    .iter()
-                    .filter(|&&(p, _)| lex.patterns[p].parts.len() == 1);
-                let first = pp
-                    .iter()
-                    .filter(|&&(p, pos)| lex.patterns[p].parts.len() > 1 && pos == 0);
-                (
-                    single.map(|&(p, _)| p).collect::<Vec<_>>(),
-                    first.map(|&(p, _)| p).collect::<Vec<_>>(),
-                )
-            })
-            .unzip();
-        lex.part_single = single;
-        lex.part_gapped_first = gapped_first;
+        let gapped = |p: usize| lex.patterns[p].parts.len() > 1;
+        let mut part_info = Vec::with_capacity(lex.part_patterns.len());
+        let mut part_lists: Vec<u32> = Vec::new();
+        for pp in &lex.part_patterns {
+            let single_start = part_lists.len() as u32;
+            part_lists.extend(
+                pp.iter()
+                    .filter(|&&(p, _)| !gapped(p))
+                    .map(|&(p, _)| p as u32),
+            );
+            let gapped_start = part_lists.len() as u32;
+            for &(p, pos) in pp {
+                if gapped(p) && pos == 0 {
+                    let parts = &lex.patterns[p].parts;
+                    part_lists.push(p as u32);
+                    part_lists.push(parts.len() as u32);
+                    part_lists.extend(parts.iter().map(|&part| part as u32));
+                }
+            }
+            part_info.push(PartInfo {
+                single: (single_start, gapped_start),
+                gapped_first: (gapped_start, part_lists.len() as u32),
+                in_gapped: pp.iter().any(|&(p, _)| gapped(p)),
+            });
+        }
+        lex.part_info = part_info;
+        lex.part_lists = part_lists;
         lex.personalisation_weight = lex
             .patterns
             .iter()
@@ -758,17 +784,24 @@ impl Lexicon {
         // transitions (the search was a tenth of `analyze_turn`), for a few
         // MB per language. No prefilter: every string starts with ' ', so
         // the start-byte prefilter stops at every word for nothing.
-        lex.automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(&ac_strings)
-            .map_err(|e| ParseError {
-                line: None,
-                message: format!("cannot compile phrases: {e}"),
-            })?;
-        lex.ac_part = ac_part;
-        lex.ac_len = ac_len;
+        lex.automaton = Arc::new(
+            DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(&ac_strings)
+                .map_err(|e| ParseError {
+                    line: None,
+                    message: format!("cannot compile phrases: {e}"),
+                })?,
+        );
+        lex.ac_info = ac_part
+            .iter()
+            .zip(&ac_len)
+            .map(|(&part, &len)| AcString {
+                part: part as u32,
+                len: len as u32,
+            })
+            .collect();
         Ok(lex)
     }
 

@@ -7,6 +7,9 @@ use super::lexicon::{Lexicon, Modifier, NegationScope};
 use super::normalize::Normalized;
 use super::{Category, Signal};
 use crate::model::Party;
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::Anchored;
 
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -30,7 +33,9 @@ pub(crate) struct Scratch {
     /// (part, index into `occurrences`), sorted: each part's occurrences
     /// together, in the automaton's order.
     by_part: Vec<(usize, usize)>,
-    gapped: Vec<usize>,
+    /// Ranges of [`Lexicon::part_lists`]: the gapped phrases whose first
+    /// part was found, in the order found.
+    gapped: Vec<(u32, u32)>,
     /// Per automaton part: the `generation` of the last message it was
     /// found in.
     part_seen: Vec<u32>,
@@ -38,7 +43,8 @@ pub(crate) struct Scratch {
     /// Per byte of the text: the token starting there (see [`hits`]).
     token_at: Vec<u32>,
     kept: Vec<(Hit, bool)>,
-    order: Vec<usize>,
+    /// (category, start, longest first, index) of the kept hits.
+    order: Vec<(usize, usize, std::cmp::Reverse<usize>, usize)>,
     covered: Vec<bool>,
     stock_question_sentences: Vec<u32>,
     opener_sentences: Vec<(u32, usize)>,
@@ -217,36 +223,62 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     // A generation stamp per part marks the parts seen in this message
     // without clearing a table per message.
     *generation = generation.wrapping_add(1);
-    if *generation == 0 || part_seen.len() < lex.part_patterns.len() {
-        let len = part_seen.len().max(lex.part_patterns.len());
+    if *generation == 0 || part_seen.len() < lex.part_info.len() {
+        let len = part_seen.len().max(lex.part_info.len());
         part_seen.clear();
         part_seen.resize(len, 0);
         *generation = 1;
     }
-    for m in lex.automaton.find_overlapping_iter(n.text.as_str()) {
-        let part = lex.ac_part[m.pattern().as_usize()];
-        let Some(start) = token_at
-            .get(m.start() + 1)
-            .and_then(|&t| (t != u32::MAX).then_some(t as usize))
-        else {
+    // The automaton's overlapping search, stepped here rather than through
+    // its match iterator (whose per-match call and state bookkeeping cost
+    // as much as the scan): the same transitions and the same matches in
+    // the same order, each state's matches in its own order. Its start
+    // state matches nothing (no string is empty).
+    let dfa = &*lex.automaton;
+    let mut sid = dfa
+        .start_state(Anchored::No)
+        .expect("the automaton is built for unanchored search");
+    let mut at = 0;
+    while let Some((end, state)) = next_special_state(dfa, n.text.as_bytes(), at, sid) {
+        (at, sid) = (end, state);
+        if dfa.is_dead(sid) {
+            break;
+        }
+        if !dfa.is_match(sid) {
             continue;
-        };
-        let end = start + lex.ac_len[m.pattern().as_usize()];
-        out.extend(lex.part_single[part].iter().map(|&pattern| Hit {
-            pattern,
-            start,
-            end,
-            parts: (0, 0),
-        }));
-        if lex.part_in_gapped[part] {
-            // The gapped phrases a part starts are noted at its first
-            // occurrence (a phrase has one first part, so no phrase is
-            // noted twice).
-            if part_seen[part] != *generation {
-                part_seen[part] = *generation;
-                gapped.extend_from_slice(&lex.part_gapped_first[part]);
+        }
+        for index in 0..dfa.match_len(sid) {
+            let string = dfa.match_pattern(sid, index);
+            let string_start = end - dfa.pattern_len(string);
+            let string = lex.ac_info[string.as_usize()];
+            let part = string.part as usize;
+            let Some(start) = token_at
+                .get(string_start + 1)
+                .and_then(|&t| (t != u32::MAX).then_some(t as usize))
+            else {
+                continue;
+            };
+            let end = start + string.len as usize;
+            let info = lex.part_info[part];
+            let single = &lex.part_lists[info.single.0 as usize..info.single.1 as usize];
+            out.extend(single.iter().map(|&pattern| Hit {
+                pattern: pattern as usize,
+                start,
+                end,
+                parts: (0, 0),
+            }));
+            if info.in_gapped {
+                // The gapped phrases a part starts are noted at its first
+                // occurrence (a phrase has one first part, so no phrase is
+                // noted twice).
+                if part_seen[part] != *generation {
+                    part_seen[part] = *generation;
+                    if info.gapped_first.0 < info.gapped_first.1 {
+                        gapped.push(info.gapped_first);
+                    }
+                }
+                occurrences.push((part, start, end));
             }
-            occurrences.push((part, start, end));
         }
     }
     if gapped.is_empty() {
@@ -262,52 +294,82 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         let hi = lo + by_part[lo..].partition_point(|&(p, _)| p == part);
         &by_part[lo..hi]
     };
-    for &pattern in gapped.iter() {
-        let parts = &lex.patterns[pattern].parts;
-        // Most gapped phrases a common first word starts ("i ...") lack a
-        // later part in this message: rejected without any lookup.
-        if parts[1..].iter().any(|&p| part_seen[p] != *generation) {
-            continue;
-        }
-        'first: for &(_, first) in of_part(parts[0]) {
-            let (_, s0, e0) = occurrences[first];
-            let sentence = n.tokens[s0].sentence;
-            let mark = part_ranges.len();
-            part_ranges.push((s0, e0));
-            let mut cur = e0;
-            for &part in &parts[1..] {
-                // The nearest occurrence within the gap; of equal starts
-                // the first found.
-                let mut next: Option<(usize, usize)> = None;
-                for &(_, o) in of_part(part) {
-                    let (_, st, en) = occurrences[o];
-                    if st >= cur
-                        && st - cur <= lex.max_gap
-                        && n.tokens[st].sentence == sentence
-                        && next.is_none_or(|(best, _)| st < best)
-                    {
-                        next = Some((st, en));
-                    }
-                }
-                match next {
-                    Some((st, en)) => {
-                        part_ranges.push((st, en));
-                        cur = en;
-                    }
-                    None => {
-                        part_ranges.truncate(mark);
-                        continue 'first;
-                    }
-                }
+    for &(lo, hi) in gapped.iter() {
+        // Each entry: the pattern's id, its number of parts, its parts.
+        let mut entries = &lex.part_lists[lo as usize..hi as usize];
+        while let [pattern, count, rest @ ..] = entries {
+            let (parts, after) = rest.split_at(*count as usize);
+            entries = after;
+            let pattern = *pattern as usize;
+            // Most gapped phrases a common first word starts ("i ...") lack a
+            // later part in this message: rejected without any lookup.
+            if parts[1..]
+                .iter()
+                .any(|&p| part_seen[p as usize] != *generation)
+            {
+                continue;
             }
-            out.push(Hit {
-                pattern,
-                start: s0,
-                end: cur,
-                parts: (mark, part_ranges.len()),
-            });
+            'first: for &(_, first) in of_part(parts[0] as usize) {
+                let (_, s0, e0) = occurrences[first];
+                let sentence = n.tokens[s0].sentence;
+                let mark = part_ranges.len();
+                part_ranges.push((s0, e0));
+                let mut cur = e0;
+                for &part in &parts[1..] {
+                    // The nearest occurrence within the gap; of equal starts
+                    // the first found.
+                    let mut next: Option<(usize, usize)> = None;
+                    for &(_, o) in of_part(part as usize) {
+                        let (_, st, en) = occurrences[o];
+                        if st >= cur
+                            && st - cur <= lex.max_gap
+                            && n.tokens[st].sentence == sentence
+                            && next.is_none_or(|(best, _)| st < best)
+                        {
+                            next = Some((st, en));
+                        }
+                    }
+                    match next {
+                        Some((st, en)) => {
+                            part_ranges.push((st, en));
+                            cur = en;
+                        }
+                        None => {
+                            part_ranges.truncate(mark);
+                            continue 'first;
+                        }
+                    }
+                }
+                out.push(Hit {
+                    pattern,
+                    start: s0,
+                    end: cur,
+                    parts: (mark, part_ranges.len()),
+                });
+            }
         }
     }
+}
+
+/// Steps the automaton from state `sid` over `haystack[from..]` up to the
+/// first special state (a match or the dead one): that state and the
+/// position after the byte that led to it, or None at the end. A loop of
+/// its own, so its few values stay in registers (inside [`hits`] they were
+/// spilled, twice the instructions per byte).
+#[inline(never)]
+fn next_special_state(
+    dfa: &DFA,
+    haystack: &[u8],
+    from: usize,
+    mut sid: StateID,
+) -> Option<(usize, StateID)> {
+    for (i, &byte) in haystack.get(from..)?.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            return Some((from + i + 1, sid));
+        }
+    }
+    None
 }
 
 fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
@@ -435,26 +497,26 @@ pub(crate) fn match_turn(
     // a hit is covered when an earlier one in that order reaches as far, so
     // the work grows with n log n in the hits, not n² (a message repeating a
     // phrase thousands of times must not stall its partition).
-    let category = |h: &Hit| lex.patterns[h.pattern].category as usize;
+    // The sort keys are computed once, not in every comparison (the index
+    // makes each key distinct: an unstable sort gives the same order).
     let order = &mut scratch.order;
     order.clear();
-    order.extend(0..kept.len());
-    order.sort_by_key(|&i| {
-        let h = &kept[i].0;
-        (category(h), h.start, std::cmp::Reverse(h.end), i)
-    });
+    order.extend(kept.iter().enumerate().map(|(i, (h, _))| {
+        let category = lex.patterns[h.pattern].category as usize;
+        (category, h.start, std::cmp::Reverse(h.end), i)
+    }));
+    order.sort_unstable();
     let covered = &mut scratch.covered;
     covered.clear();
     covered.resize(kept.len(), false);
     let mut reach: Option<(usize, usize)> = None; // (category, furthest end)
-    for &i in order.iter() {
-        let h = &kept[i].0;
+    for &(category, _, std::cmp::Reverse(h_end), i) in order.iter() {
         match reach {
-            Some((c, end)) if c == category(h) => {
-                covered[i] = end >= h.end;
-                reach = Some((c, end.max(h.end)));
+            Some((c, end)) if c == category => {
+                covered[i] = end >= h_end;
+                reach = Some((c, end.max(h_end)));
             }
-            _ => reach = Some((category(h), h.end)),
+            _ => reach = Some((category, h_end)),
         }
     }
     let mut signals = Vec::with_capacity(kept.len() + 1);

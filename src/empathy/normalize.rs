@@ -382,8 +382,7 @@ pub(crate) fn strip_non_language(text: &str) -> std::borrow::Cow<'_, str> {
     // A fold, not `any`: without the early exit it is vectorized.
     let suspicious = text.bytes().fold(false, |seen, b| {
         seen | matches!(b, b'/' | b'@' | b'0'..=b'9')
-    }) || text.contains("www.")
-        || text.contains("WWW.");
+    }) || has_www(text);
     if !suspicious {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -411,6 +410,21 @@ pub(crate) fn strip_non_language(text: &str) -> std::borrow::Cow<'_, str> {
         }
         None => std::borrow::Cow::Borrowed(text),
     }
+}
+
+/// Whether `text` contains "www." or "WWW.". Substring searches first only
+/// where a 'w' or 'W' stands before a '.': a fold over the byte pairs has no
+/// early exit and is vectorized, while each substring search cost more to
+/// set up than a chat message takes to scan.
+fn has_www(text: &str) -> bool {
+    let b = text.as_bytes();
+    let w_before_dot = b
+        .iter()
+        .zip(b.iter().skip(1))
+        .fold(false, |seen, (&w, &dot)| {
+            seen | (((w | 0x20) == b'w') & (dot == b'.'))
+        });
+    w_before_dot && (text.contains("www.") || text.contains("WWW."))
 }
 
 fn is_non_language(w: &str) -> bool {
@@ -469,10 +483,9 @@ fn is_quote_header(scratch: &EmailScratch, i: usize) -> bool {
     // (mail clients wrap these over two lines).
     if l.starts_with("op ") || l.starts_with("on ") || l.starts_with("am ") || l.starts_with("le ")
     {
-        let joined = format!("{l} {next}");
         let has_verb = ["schreef", "wrote", "schrieb", "a ecrit"]
             .iter()
-            .any(|v| joined.contains(v));
+            .any(|v| joined_contains(l, next, v));
         if has_verb && (l.ends_with(':') || next.ends_with(':')) {
             return true;
         }
@@ -512,12 +525,37 @@ fn is_quote_header(scratch: &EmailScratch, i: usize) -> bool {
     false
 }
 
+/// Whether `"{a} {b}"` contains `needle`, without building that string:
+/// in `a`, in `b`, or across the joining space (at a space of `needle`).
+fn joined_contains(a: &str, b: &str, needle: &str) -> bool {
+    a.contains(needle)
+        || b.contains(needle)
+        || needle
+            .match_indices(' ')
+            .any(|(space, _)| a.ends_with(&needle[..space]) && b.starts_with(&needle[space + 1..]))
+}
+
+/// The first of [`words_of`]: for an ASCII line found on its bytes, without
+/// the split's character decoding (every line of an e-mail is looked at).
+fn first_word(line: &str) -> Option<&str> {
+    if !line.is_ascii() {
+        return words_of(line).next();
+    }
+    let in_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'\'';
+    let bytes = line.as_bytes();
+    let start = bytes.iter().position(in_word)?;
+    let len = bytes[start..]
+        .iter()
+        .position(|b| !in_word(b))
+        .unwrap_or(bytes.len() - start);
+    Some(&line[start..start + len])
+}
+
 fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
     if l == "--" || l == "-- " {
         return true;
     }
-    let words = words_of(l);
-    let Some(first) = words.clone().next() else {
+    let Some(first) = first_word(l) else {
         return false;
     };
     // Most lines start with no closing's first word (one lookup, not a
@@ -530,6 +568,7 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
     if !closing_first {
         return false;
     }
+    let words = words_of(l);
     let count = words.clone().count();
     lex.closings.iter().any(|c| {
         count >= c.len()
@@ -543,10 +582,32 @@ fn is_signature_start(l: &str, lex: &Lexicon) -> bool {
 /// `spans` (cleared first).
 fn quote_spans<C: CharSeq + ?Sized>(chars: &C, spans: &mut Vec<(usize, usize)>) {
     spans.clear();
+    match chars.ascii() {
+        // ASCII text: only the quote marks' positions are visited (a byte
+        // filter), not every character.
+        Some(b) => quote_spans_at(
+            chars,
+            b.iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, b'"' | b'\'' | b'`'))
+                .map(|(k, _)| k),
+            spans,
+        ),
+        None => quote_spans_at(chars, 0..chars.len(), spans),
+    }
+}
+
+/// [`quote_spans`] over the characters at `candidates` (every character
+/// that may be a quote mark, in order).
+fn quote_spans_at<C: CharSeq + ?Sized>(
+    chars: &C,
+    candidates: impl Iterator<Item = usize>,
+    spans: &mut Vec<(usize, usize)>,
+) {
     let mut open_double: Option<usize> = None;
     let mut open_single: Option<usize> = None;
     let alnum = |k: usize| chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric());
-    for k in 0..chars.len() {
+    for k in candidates {
         let (i, c) = chars.at(k);
         if c.is_ascii() && !matches!(c, '"' | '\'' | '`') {
             continue; // no quote mark: nothing below acts on it
@@ -682,18 +743,20 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
         // ASCII text (nearly all): the same rules on bytes through one
         // table, without decoding characters or Unicode tables.
         let class = |i: usize| b.get(i).map_or(0, |&c| ASCII_CLASS[usize::from(c)]);
-        let (mut upper, mut lower) = (0u32, 0u32);
-        let mut f = class(k);
-        loop {
-            upper += u32::from(f & UPPER != 0);
-            lower += u32::from(f & LOWER != 0);
-            f = class(j);
+        let first = class(k);
+        let mut upper = u32::from(first & UPPER != 0);
+        let mut lower = u32::from(first & LOWER != 0);
+        // Indexed by the loop bound, not through `class`: the letters of a
+        // word are most of the text's bytes, and this loop is their scan.
+        while j < b.len() {
+            let f = ASCII_CLASS[usize::from(b[j])];
             if f & ALNUM != 0 {
+                upper += u32::from(f & UPPER != 0);
+                lower += u32::from(f & LOWER != 0);
                 j += 1;
             } else if f & JOIN != 0 && class(j - 1) & ALNUM != 0 && class(j + 1) & ALNUM != 0 {
                 hyphen |= b[j] == b'-';
                 plain &= !matches!(b[j], b'.' | b'\'');
-                f = 0;
                 j += 1;
             } else {
                 break;
@@ -875,7 +938,13 @@ impl Builder<'_, '_, '_> {
             word.clear();
             word.push_str(&self.n.folded[start..end]);
             lex.rewrite(&word, &mut |t: &str| {
-                let modifiers = lex.modifiers.get(t).copied().unwrap_or(0);
+                // The filter holds every modifier word (see
+                // [`Lexicon::word_info`]): most tokens skip the lookup.
+                let modifiers = if lex.word_filter.may_contain(t) {
+                    lex.modifiers.get(t).copied().unwrap_or(0)
+                } else {
+                    0
+                };
                 self.begin_token(modifiers);
                 let tok_start = self.n.text.len();
                 self.n.text.push_str(t);
