@@ -225,6 +225,10 @@ struct ModifiersFile {
     /// negation ("oh no, that's the last thing you need").
     #[serde(default)]
     exclamations: Vec<Spanned<String>>,
+    /// Subjects that open a clause ("ik", "we", "I"): a phrase starting
+    /// with one is not negated by a negator before it.
+    #[serde(default)]
+    clause_subjects: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,6 +329,7 @@ pub(crate) struct Lexicon {
     pub statement_inversion: WordSet,
     pub not_a_complaint: WordSet,
     pub exclamations: WordSet,
+    pub clause_subjects: WordSet,
     pub greetings: Vec<Vec<String>>,
     pub closings: Vec<Vec<String>>,
     pub negation_before: usize,
@@ -484,6 +489,7 @@ impl Lexicon {
         let question_subjects = single_tokens(&m.question_subjects, "question subject")?;
         let subordinators = single_tokens(&m.subordinators, "subordinator")?;
         let exclamations = single_tokens(&m.exclamations, "exclamation")?;
+        let clause_subjects = single_tokens(&m.clause_subjects, "clause subject")?;
         let mut modifiers: WordMap<u8> = WordMap::default();
         for (set, bit) in [
             (&negators, Modifier::NEGATOR),
@@ -554,6 +560,7 @@ impl Lexicon {
             statement_inversion,
             not_a_complaint,
             exclamations,
+            clause_subjects,
             greetings,
             closings,
             negation_before: m.negation_before,

@@ -401,7 +401,15 @@ fn is_negated(
             return true;
         }
     }
-    for i in (hit.start.saturating_sub(lex.negation_before)..hit.start).rev() {
+    // A phrase that opens with its own subject ("ik snap", "we understand")
+    // starts a clause: a negator before it belongs to the clause before ("da's
+    // geen klein bedrag ik snap da ge daarvan verschiet").
+    let before = if lex.clause_subjects.contains(n.token_text(hit.start)) {
+        0
+    } else {
+        lex.negation_before
+    };
+    for i in (hit.start.saturating_sub(before)..hit.start).rev() {
         if !same_clause(n, i, hit.start) {
             break;
         }
