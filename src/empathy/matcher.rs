@@ -33,6 +33,10 @@ pub(crate) struct Scratch {
     /// (part, index into `occurrences`), sorted: each part's occurrences
     /// together, in the automaton's order.
     by_part: Vec<(usize, usize)>,
+    /// (end, state) of the special states the automaton entered (see
+    /// [`special_states`]), and a buffer for them.
+    special: Vec<(usize, StateID)>,
+    later_special: Vec<(usize, StateID)>,
     /// Ranges of [`Lexicon::part_lists`]: the gapped phrases whose first
     /// part was found, in the order found.
     gapped: Vec<(u32, u32)>,
@@ -207,6 +211,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         part_seen,
         generation,
         token_at,
+        special,
+        later_special,
         ..
     } = s;
     // The token starting at each byte of the text (u32::MAX: none), so a
@@ -235,12 +241,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     // the same order, each state's matches in its own order. Its start
     // state matches nothing (no string is empty).
     let dfa = &*lex.automaton;
-    let mut sid = dfa
-        .start_state(Anchored::No)
-        .expect("the automaton is built for unanchored search");
-    let mut at = 0;
-    while let Some((end, state)) = next_special_state(dfa, n.text.as_bytes(), at, sid) {
-        (at, sid) = (end, state);
+    special_states(dfa, n.text.as_bytes(), special, later_special);
+    for &(end, sid) in special.iter() {
         if dfa.is_dead(sid) {
             break;
         }
@@ -351,25 +353,67 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     }
 }
 
-/// Steps the automaton from state `sid` over `haystack[from..]` up to the
-/// first special state (a match or the dead one): that state and the
-/// position after the byte that led to it, or None at the end. A loop of
-/// its own, so its few values stay in registers (inside [`hits`] they were
-/// spilled, twice the instructions per byte).
+/// The special states (matches, or the dead state) the automaton enters
+/// over `text` from its start state, with the position after the byte that
+/// led to each, in text order, into `out` (`later` is a buffer).
+///
+/// Each step waits for the previous one's table lookup, a cache miss more
+/// often than not in a table of a few MB, so the text is stepped as two
+/// halves at once: two independent chains of lookups overlap in time. The
+/// halves meet after a '|', the sentence separator, which no automaton
+/// string contains: after it the automaton is in its start state whatever
+/// came before, so the second half, stepped from the start state, goes
+/// through the same states as one scan of the whole text.
 #[inline(never)]
-fn next_special_state(
+fn special_states(
     dfa: &DFA,
-    haystack: &[u8],
-    from: usize,
-    mut sid: StateID,
-) -> Option<(usize, StateID)> {
-    for (i, &byte) in haystack.get(from..)?.iter().enumerate() {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        if dfa.is_special(sid) {
-            return Some((from + i + 1, sid));
+    text: &[u8],
+    out: &mut Vec<(usize, StateID)>,
+    later: &mut Vec<(usize, StateID)>,
+) {
+    out.clear();
+    later.clear();
+    let start = dfa
+        .start_state(Anchored::No)
+        .expect("the automaton is built for unanchored search");
+    let middle = text.len() / 2;
+    let split = text[middle..]
+        .iter()
+        .position(|&b| b == b'|')
+        .map(|i| middle + i + 1)
+        .or_else(|| {
+            text[..middle]
+                .iter()
+                .rposition(|&b| b == b'|')
+                .map(|i| i + 1)
+        })
+        .unwrap_or(text.len());
+    let (first, second) = text.split_at(split);
+    let (mut a, mut b) = (start, start);
+    for (i, (&x, &y)) in first.iter().zip(second).enumerate() {
+        a = dfa.next_state(Anchored::No, a, x);
+        b = dfa.next_state(Anchored::No, b, y);
+        if dfa.is_special(a) {
+            out.push((i + 1, a));
+        }
+        if dfa.is_special(b) {
+            later.push((split + i + 1, b));
         }
     }
-    None
+    let both = first.len().min(second.len());
+    for (i, &x) in first.iter().enumerate().skip(both) {
+        a = dfa.next_state(Anchored::No, a, x);
+        if dfa.is_special(a) {
+            out.push((i + 1, a));
+        }
+    }
+    for (i, &y) in second.iter().enumerate().skip(both) {
+        b = dfa.next_state(Anchored::No, b, y);
+        if dfa.is_special(b) {
+            later.push((split + i + 1, b));
+        }
+    }
+    out.append(later);
 }
 
 fn same_clause(n: &Normalized, a: usize, b: usize) -> bool {
