@@ -232,11 +232,13 @@ fn development_set_meets_the_f1_bar() {
     }
 }
 
-/// A second development set, written for the second round of
-/// generalisation work by other hands from `empathy.md` and `kpis.md` alone
-/// (other voices: Flemish, Twitter customer care, emotional-support replies,
-/// lower-case hostility). Its first figures, measured before any tuning on
-/// it, are in the README; since then the lexicons are tuned on it too.
+/// The fresh development set, written for the second round of
+/// generalisation work by other hands from `empathy.md`, `kpis.md` and the
+/// seeds alone, without sight of the lexicons (Flemish, Twitter customer
+/// care, everyday idiom, formal letters, hostile customers and their near
+/// misses, longer contacts). Each file's first figures, measured before any
+/// tuning on it, are in the README; since then the lexicons are tuned on
+/// them too.
 #[test]
 fn fresh_development_set_meets_the_f1_bar() {
     let mut items = load("empathy_dev_fresh_nl.jsonl");
@@ -248,8 +250,8 @@ fn fresh_development_set_meets_the_f1_bar() {
     items.extend(load("empathy_dev_fresh4_nl.jsonl"));
     let counts = evaluate("empathy fresh development set (tuned on)", &items, true);
     assert!(
-        items.len() >= 400,
-        "the fresh development set needs at least 400 segments, has {}",
+        items.len() >= 1200,
+        "the fresh development set needs at least 1200 segments, has {}",
         items.len()
     );
     for (name, floor) in FRESH_FLOORS {
@@ -287,24 +289,24 @@ fn validation_set_is_measured_and_does_not_regress() {
 
 /// Regression floors for the validation set (F1).
 const VALIDATION_FLOORS: &[(&str, f64)] = &[
-    ("empathy_shown", 0.81),
+    ("empathy_shown", 0.83),
     ("empathy_overdone", 0.82),
-    ("pity", 0.94),
+    ("pity", 0.95),
     ("questions_asked", 0.84),
-    ("empathy_opportunity", 0.86),
-    ("empathy_missed", 0.69),
-    ("hostile_customer", 0.79),
-    ("hostile_defused", 0.68),
+    ("empathy_opportunity", 0.88),
+    ("empathy_missed", 0.72),
+    ("hostile_customer", 0.84),
+    ("hostile_defused", 0.77),
 ];
 
 /// Floors for the fresh development set (F1).
 const FRESH_FLOORS: &[(&str, f64)] = &[
-    ("empathy_shown", 0.93),
-    ("empathy_overdone", 0.85),
+    ("empathy_shown", 0.95),
+    ("empathy_overdone", 0.86),
     ("pity", 0.97),
-    ("questions_asked", 0.87),
-    ("empathy_opportunity", 0.94),
-    ("empathy_missed", 0.85),
-    ("hostile_customer", 0.90),
-    ("hostile_defused", 0.83),
+    ("questions_asked", 0.88),
+    ("empathy_opportunity", 0.95),
+    ("empathy_missed", 0.90),
+    ("hostile_customer", 0.94),
+    ("hostile_defused", 0.92),
 ];
