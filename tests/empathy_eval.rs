@@ -249,6 +249,7 @@ fn fresh_development_set_meets_the_f1_bar() {
     items.extend(load("empathy_dev_fresh3.jsonl"));
     items.extend(load("empathy_dev_fresh4_nl.jsonl"));
     items.extend(load("empathy_dev_support_en.jsonl"));
+    items.extend(load("empathy_dev_fresh5_nl.jsonl"));
     let counts = evaluate("empathy fresh development set (tuned on)", &items, true);
     assert!(
         items.len() >= 1200,
