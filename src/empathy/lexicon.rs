@@ -283,11 +283,14 @@ pub(crate) struct Pattern {
 }
 
 /// One automaton string: its logical part (a class's words share their
-/// class's part) and its length in tokens.
+/// class's part), its length in tokens and in bytes (the automaton knows
+/// the latter too, but in a table of its own: one more cache miss per
+/// match).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AcString {
     pub part: u32,
     pub len: u32,
+    pub bytes: u32,
 }
 
 /// What a match of an automaton part leads to, in one record and one run
@@ -804,9 +807,11 @@ impl Lexicon {
         lex.ac_info = ac_part
             .iter()
             .zip(&ac_len)
-            .map(|(&part, &len)| AcString {
+            .zip(&ac_strings)
+            .map(|((&part, &len), string)| AcString {
                 part: part as u32,
                 len: len as u32,
+                bytes: string.len() as u32,
             })
             .collect();
         Ok(lex)

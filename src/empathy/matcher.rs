@@ -250,9 +250,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
             continue;
         }
         for index in 0..dfa.match_len(sid) {
-            let string = dfa.match_pattern(sid, index);
-            let string_start = end - dfa.pattern_len(string);
-            let string = lex.ac_info[string.as_usize()];
+            let string = lex.ac_info[dfa.match_pattern(sid, index).as_usize()];
+            let string_start = end - string.bytes as usize;
             let part = string.part as usize;
             let Some(start) = token_at
                 .get(string_start + 1)
