@@ -327,8 +327,7 @@ pub(crate) fn strip_email<'t>(
     let mut skipped = false;
     let mut i = 0;
     loop {
-        // Line i and the four after it (what `is_quote_header` reads).
-        fold_lines(scratch, i + 5);
+        fold_lines(scratch, i + 1);
         if i >= scratch.lines.len() {
             break;
         }
@@ -338,6 +337,22 @@ pub(crate) fn strip_email<'t>(
             i += 1;
             continue;
         }
+        // The lines after it that `is_quote_header` reads: the next for a
+        // header wrapped over two lines, four for a forwarded header's
+        // fields (only then: the lines after a signature are often most of
+        // the text).
+        let ahead = if l.starts_with("van:") || l.starts_with("from:") {
+            5
+        } else if ["op ", "on ", "am ", "le "]
+            .iter()
+            .any(|p| l.starts_with(p))
+        {
+            2
+        } else {
+            1
+        };
+        fold_lines(scratch, i + ahead);
+        let l = scratch.folded(i);
         if is_quote_header(scratch, i) || is_signature_start(l, lex) {
             cut = Some(i);
             break;
