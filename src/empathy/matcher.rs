@@ -446,19 +446,14 @@ fn is_negated(
     }
     // A phrase that opens with its own subject ("ik snap", "we understand")
     // starts a clause: a negator before it belongs to the clause before ("da's
-    // geen klein bedrag ik snap da ge daarvan verschiet").
-    let before = if lex.clause_subjects.contains(n.token_text(hit.start)) {
-        0
-    } else {
-        lex.negation_before
-    };
-    for i in (hit.start.saturating_sub(before)..hit.start).rev() {
-        if !same_clause(n, i, hit.start) {
-            break;
-        }
-        if negates(n, lex, i) {
-            return true;
-        }
+    // geen klein bedrag ik snap da ge daarvan verschiet"). Looked up only
+    // when a negator stands there: most phrases have none.
+    let negated_before = (hit.start.saturating_sub(lex.negation_before)..hit.start)
+        .rev()
+        .take_while(|&i| same_clause(n, i, hit.start))
+        .any(|i| negates(n, lex, i));
+    if negated_before && !lex.clause_subjects.contains(n.token_text(hit.start)) {
+        return true;
     }
     if scope == NegationScope::Both {
         for i in hit.end..(hit.end + lex.negation_after).min(n.tokens.len()) {
