@@ -22,9 +22,16 @@
 //! to fetch first would make the words of a backlog replay count or not. The
 //! router buffers what it polls per partition and forwards the oldest head
 //! once every assigned partition has a record buffered or has been read to
-//! its end; a partition that has neither is waited for at most
-//! [`MAX_MERGE_WAIT`], so a silent stream delays the others only that long.
-//! Records with equal timestamps go in (topic, partition, offset) order.
+//! its end. A partition with nothing buffered that is known to hold records
+//! not yet polled (its high watermark, from librdkafka's statistics, lies
+//! past its position and no end-of-partition was reached) is waited for
+//! however long its fetch takes, as Kafka Streams does for a partition with
+//! known lag (KIP-695): a fetch that is slow under load must not decide the
+//! order of a backlog. A partition whose state is not known (no fetch
+//! answered yet, or only transaction markers left before its end) is waited
+//! for at most [`MAX_MERGE_WAIT`], so a silent stream delays the others only
+//! that long. Records with equal timestamps go in (topic, partition, offset)
+//! order.
 //!
 //! Errors are handled crash-only, as in the stages: a failed delivery or
 //! commit drops the clients and the router starts over from the committed
@@ -47,8 +54,61 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Longest the merge waits for a partition that has nothing buffered and
-/// has not been read to its end before forwarding the others' records.
+/// whose state is [`Backlog::Unknown`] before forwarding the others' records.
 pub const MAX_MERGE_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a wait for a partition known to be behind goes on before it is
+/// logged (it goes on after that: the records are known to exist).
+const LONG_WAIT: Duration = Duration::from_secs(30);
+
+/// What is known of a partition that has nothing buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backlog {
+    /// Read to its end: nothing can come from it before new records are
+    /// written, so it holds nothing back.
+    AtEnd,
+    /// It holds records not yet polled: they are on their way and may be
+    /// older than every buffered head, so the merge waits for them, however
+    /// long the fetch takes.
+    Behind,
+    /// Not known: waited for at most [`MAX_MERGE_WAIT`].
+    Unknown,
+}
+
+/// A partition's figures from librdkafka's statistics (its fetch responses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionStats {
+    /// The end a read_committed consumer can reach: the last stable offset.
+    pub end: i64,
+    /// The end at which librdkafka last reached the partition's end (-1 or
+    /// less: never).
+    pub eof: i64,
+    /// The group's committed offset (-1 or less: none).
+    pub committed: i64,
+}
+
+/// Classifies a partition with nothing buffered from its statistics and the
+/// offset after the last record polled from it (`None`: nothing polled since
+/// it was assigned, so its position is the committed offset).
+pub fn backlog(stats: Option<&PartitionStats>, next: Option<i64>) -> Backlog {
+    let Some(s) = stats else {
+        return Backlog::Unknown;
+    };
+    if s.end == 0 {
+        return Backlog::AtEnd;
+    }
+    let position = next.or((s.committed >= 0).then_some(s.committed));
+    match position {
+        Some(p) if p >= s.end => Backlog::AtEnd,
+        // The fetcher reached the end past the position: what lies between
+        // is transaction markers (never polled as records) or records still
+        // in librdkafka's queue (polled at once). Either way the wait is
+        // short or pointless, so it is bounded.
+        Some(_) if s.eof >= s.end => Backlog::Unknown,
+        Some(_) => Backlog::Behind,
+        None => Backlog::Unknown,
+    }
+}
 
 /// Records buffered per partition before it is paused (resumed at a tenth).
 const PAUSE_AT: usize = 2000;
@@ -67,6 +127,8 @@ struct PartitionBuffer {
     next_offset: Option<i64>,
     /// Since when it has had nothing buffered while others had.
     empty_since: Option<Instant>,
+    /// A long wait for it has been logged.
+    long_wait_logged: bool,
     paused: bool,
 }
 
@@ -98,6 +160,7 @@ impl Merger {
             .or_default();
         b.next_offset = Some(record.offset + 1);
         b.empty_since = None;
+        b.long_wait_logged = false;
         b.records.push_back(record);
     }
 
@@ -105,31 +168,44 @@ impl Merger {
         self.partitions.values().map(|b| b.records.len()).sum()
     }
 
-    /// The next record in timestamp order, if it can be known now. `at_end`
-    /// says whether a partition with nothing buffered has been read to its
-    /// end (given its next offset).
+    /// The next record in timestamp order, if it can be known now. `backlog`
+    /// says what is known of a partition with nothing buffered (given the
+    /// offset after the last record polled from it).
     pub fn pop(
         &mut self,
         now: Instant,
-        at_end: impl Fn(&str, i32, Option<i64>) -> bool,
+        backlog: impl Fn(&str, i32, Option<i64>) -> Backlog,
     ) -> Option<InRecord> {
         let mut oldest: Option<(MergeOrder<'_>, Partition)> = None;
         let mut blocked = false;
         for (key, b) in self.partitions.iter_mut() {
-            match b.records.front() {
-                Some(r) => {
-                    let order = (r.timestamp.unwrap_or(i64::MIN), &key.0, key.1, r.offset);
-                    if oldest.as_ref().is_none_or(|(o, _)| order < *o) {
-                        oldest = Some((order, key.clone()));
+            if let Some(r) = b.records.front() {
+                let order = (r.timestamp.unwrap_or(i64::MIN), &key.0, key.1, r.offset);
+                if oldest.as_ref().is_none_or(|(o, _)| order < *o) {
+                    oldest = Some((order, key.clone()));
+                }
+                continue;
+            }
+            let state = backlog(&key.0, key.1, b.next_offset);
+            if state == Backlog::AtEnd {
+                b.empty_since = None;
+                continue;
+            }
+            let waited = now.duration_since(*b.empty_since.get_or_insert(now));
+            match state {
+                Backlog::Behind => {
+                    blocked = true;
+                    if waited >= LONG_WAIT && !b.long_wait_logged {
+                        b.long_wait_logged = true;
+                        tracing::warn!(
+                            topic = %key.0,
+                            partition = key.1,
+                            waited_s = waited.as_secs(),
+                            "the router waits for a partition known to hold unread records; the others' records are held back until it is fetched"
+                        );
                     }
                 }
-                None if at_end(&key.0, key.1, b.next_offset) => b.empty_since = None,
-                None => {
-                    let since = *b.empty_since.get_or_insert(now);
-                    if now.duration_since(since) < MAX_MERGE_WAIT {
-                        blocked = true;
-                    }
-                }
+                _ => blocked |= waited < MAX_MERGE_WAIT,
             }
         }
         let (_, key) = oldest?;
@@ -318,18 +394,15 @@ fn run_once(
             }
         }
         let now = Instant::now();
-        let at_end = |topic: &str, partition: i32, next: Option<i64>| {
-            let high = consumer
+        let state = |topic: &str, partition: i32, next: Option<i64>| {
+            let known = consumer
                 .context()
-                .high
+                .partitions
                 .lock()
-                .expect("watermarks not poisoned");
-            match high.get(&(topic.to_string(), partition)) {
-                Some(&h) => h == 0 || next.is_some_and(|n| n >= h),
-                None => false,
-            }
+                .expect("statistics not poisoned");
+            backlog(known.get(&(topic.to_string(), partition)), next)
         };
-        while let Some(record) = merger.pop(now, at_end) {
+        while let Some(record) = merger.pop(now, state) {
             forward(config, metrics, &producer, &record)?;
             pending.insert(
                 (record.topic.to_string(), record.partition),
@@ -344,13 +417,13 @@ fn run_once(
     }
 }
 
-/// The router's consumer context: keeps each partition's high watermark
-/// (the last stable offset under read_committed) from librdkafka's
-/// statistics, which come from its fetch responses without a request of
-/// their own.
+/// The router's consumer context: keeps each partition's end (the last
+/// stable offset under read_committed), where its fetcher last reached the
+/// end and its committed offset, from librdkafka's statistics, which come
+/// from its fetch responses without a request of their own.
 #[derive(Default)]
 struct Watermarks {
-    high: std::sync::Mutex<BTreeMap<(String, i32), i64>>,
+    partitions: std::sync::Mutex<BTreeMap<(String, i32), PartitionStats>>,
     /// Set by a rebalance: the merge must learn the new assignment before
     /// it forwards anything (a partition it does not know of cannot hold
     /// it back).
@@ -359,19 +432,26 @@ struct Watermarks {
 
 impl ClientContext for Watermarks {
     fn stats(&self, statistics: rdkafka::Statistics) {
-        let mut high = self.high.lock().expect("watermarks not poisoned");
+        let mut known = self.partitions.lock().expect("statistics not poisoned");
         for (name, topic) in &statistics.topics {
             for (p, partition) in &topic.partitions {
                 if *p < 0 {
                     continue;
                 }
-                let hw = if partition.ls_offset >= 0 {
+                let end = if partition.ls_offset >= 0 {
                     partition.ls_offset
                 } else {
                     partition.hi_offset
                 };
-                if hw >= 0 {
-                    high.insert((name.clone(), *p), hw);
+                if end >= 0 {
+                    known.insert(
+                        (name.clone(), *p),
+                        PartitionStats {
+                            end,
+                            eof: partition.eof_offset,
+                            committed: partition.committed_offset,
+                        },
+                    );
                 }
             }
         }
@@ -478,13 +558,15 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever order the partitions' records are polled in, once each
-        /// partition is read to its end the merge forwards them in timestamp
-        /// order (ties by topic, partition, offset), each exactly once.
+        /// Whatever order the partitions' records are polled in, and however
+        /// long the polls take (the clock jumps by up to ten merge waits
+        /// between them), the merge forwards them in timestamp order (ties
+        /// by topic, partition, offset), each exactly once: a partition that
+        /// still holds unpolled records is behind, and is waited for.
         #[test]
         fn the_merge_order_does_not_depend_on_the_poll_order(
             streams in prop::collection::vec(prop::collection::vec(0i64..50, 0..12), 1..5),
-            interleaving in prop::collection::vec(0usize..5, 0..80),
+            interleaving in prop::collection::vec((0usize..5, 0u64..20_000), 0..80),
         ) {
             let topics: Vec<Arc<str>> = vec![Arc::from("lens"), Arc::from("ctr")];
             // Each stream: its own partition, its records in offset order with
@@ -513,11 +595,15 @@ mod tests {
             let mut merger = Merger::default();
             let assigned: Vec<(Arc<str>, i32)> = ends.keys().cloned().collect();
             merger.reset(&assigned);
-            let now = Instant::now();
+            let mut now = Instant::now();
             let mut polled: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
-            let at_end = |polled: &BTreeMap<(Arc<str>, i32), i64>, t: &str, p: i32| {
+            let state = |polled: &BTreeMap<(Arc<str>, i32), i64>, t: &str, p: i32| {
                 let key = (Arc::from(t), p);
-                polled.get(&key).copied().unwrap_or(0) >= ends[&key]
+                if polled.get(&key).copied().unwrap_or(0) >= ends[&key] {
+                    Backlog::AtEnd
+                } else {
+                    Backlog::Behind
+                }
             };
             let mut out = Vec::new();
             let mut picks = interleaving.into_iter();
@@ -526,15 +612,17 @@ mod tests {
                 if live.is_empty() {
                     break;
                 }
-                let i = live[picks.next().unwrap_or(0) % live.len()];
+                let (pick, pause_ms) = picks.next().unwrap_or((0, 0));
+                now += Duration::from_millis(pause_ms);
+                let i = live[pick % live.len()];
                 let r = queues[i].pop_front().unwrap();
                 *polled.entry((r.topic.clone(), r.partition)).or_default() += 1;
                 merger.push(r);
-                while let Some(r) = merger.pop(now, |t, p, _| at_end(&polled, t, p)) {
+                while let Some(r) = merger.pop(now, |t, p, _| state(&polled, t, p)) {
                     out.push((r.timestamp.unwrap(), r.topic.clone(), r.partition, r.offset));
                 }
             }
-            while let Some(r) = merger.pop(now, |t, p, _| at_end(&polled, t, p)) {
+            while let Some(r) = merger.pop(now, |t, p, _| state(&polled, t, p)) {
                 out.push((r.timestamp.unwrap(), r.topic.clone(), r.partition, r.offset));
             }
             prop_assert_eq!(out, expected);
@@ -542,22 +630,92 @@ mod tests {
     }
 
     #[test]
-    fn a_silent_partition_holds_the_others_back_only_for_the_merge_wait() {
+    fn a_partition_in_an_unknown_state_holds_the_others_back_only_for_the_merge_wait() {
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
         let mut m = Merger::default();
         m.reset(&[(a.clone(), 0), (b.clone(), 0)]);
         m.push(record(&a, 0, 0, 10));
         let t0 = Instant::now();
+        let unknown = |_: &str, _: i32, _: Option<i64>| Backlog::Unknown;
         assert!(
-            m.pop(t0, |_, _, _| false).is_none(),
+            m.pop(t0, unknown).is_none(),
             "b might still bring older records"
         );
         let r = m
-            .pop(t0 + MAX_MERGE_WAIT, |_, _, _| false)
+            .pop(t0 + MAX_MERGE_WAIT, unknown)
             .expect("waited long enough");
         assert_eq!(r.offset, 0);
         // Once b is known to be at its end, nothing waits.
         m.push(record(&a, 0, 1, 11));
-        assert!(m.pop(Instant::now(), |t, _, _| t == "b").is_some());
+        let b_at_end = |t: &str, _: i32, _: Option<i64>| {
+            if t == "b" {
+                Backlog::AtEnd
+            } else {
+                Backlog::Unknown
+            }
+        };
+        assert!(m.pop(Instant::now(), b_at_end).is_some());
+    }
+
+    /// A slow fetch (a loaded machine, a resumed partition) must not let a
+    /// newer record overtake the older ones that are known to exist.
+    #[test]
+    fn a_partition_known_to_be_behind_holds_the_others_back_however_long_its_fetch_takes() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        let mut m = Merger::default();
+        m.reset(&[(a.clone(), 0), (b.clone(), 0)]);
+        m.push(record(&a, 0, 0, 10));
+        let t0 = Instant::now();
+        let b_behind = |t: &str, _: i32, _: Option<i64>| {
+            if t == "b" {
+                Backlog::Behind
+            } else {
+                Backlog::AtEnd
+            }
+        };
+        for waited in [Duration::ZERO, MAX_MERGE_WAIT, LONG_WAIT * 10] {
+            assert!(m.pop(t0 + waited, b_behind).is_none(), "after {waited:?}");
+        }
+        m.push(record(&b, 0, 0, 5));
+        let first = m.pop(t0 + LONG_WAIT * 10, b_behind).expect("b's record");
+        assert_eq!((&*first.topic, first.timestamp), ("b", Some(5)));
+    }
+
+    #[test]
+    fn a_partition_is_behind_only_when_its_unread_records_are_known_to_exist() {
+        let stats = |end, eof, committed| PartitionStats {
+            end,
+            eof,
+            committed,
+        };
+        // No statistics yet.
+        assert_eq!(backlog(None, Some(3)), Backlog::Unknown);
+        // Empty partition.
+        assert_eq!(backlog(Some(&stats(0, -1001, -1001)), None), Backlog::AtEnd);
+        // Read to its end, or its committed offset is its end.
+        assert_eq!(
+            backlog(Some(&stats(10, -1001, -1001)), Some(10)),
+            Backlog::AtEnd
+        );
+        assert_eq!(backlog(Some(&stats(10, 10, 10)), None), Backlog::AtEnd);
+        // Records past the position (polled or committed) that the fetcher
+        // has not reached the end beyond.
+        assert_eq!(
+            backlog(Some(&stats(10, -1001, -1001)), Some(4)),
+            Backlog::Behind
+        );
+        assert_eq!(backlog(Some(&stats(10, 6, 4)), None), Backlog::Behind);
+        // The fetcher reached the end past the last polled record: only
+        // transaction markers (or records already queued) lie between.
+        assert_eq!(
+            backlog(Some(&stats(10, 10, -1001)), Some(9)),
+            Backlog::Unknown
+        );
+        // Nothing polled and nothing committed: the reset policy decides
+        // where reading starts.
+        assert_eq!(
+            backlog(Some(&stats(10, -1001, -1001)), None),
+            Backlog::Unknown
+        );
     }
 }
