@@ -23,10 +23,24 @@ fn analyze(c: &mut Criterion) {
     let bytes: usize = AGENT_TEXTS.iter().map(|(_, t)| t.len()).sum();
     let mut group = c.benchmark_group("empathy");
     group.throughput(Throughput::Bytes(bytes as u64));
+    // What the engine runs for every message (features without the words).
     group.bench_function("analyze_turn_agent_text", |b| {
         b.iter(|| {
             for (lang, text) in AGENT_TEXTS {
                 black_box(analyzer.analyze_turn(
+                    lang,
+                    Channel::Chat,
+                    Party::Agent,
+                    black_box(text),
+                ));
+            }
+        })
+    });
+    // What `contact-kpi score` runs: the same with each signal's words.
+    group.bench_function("analyze_turn_with_evidence_agent_text", |b| {
+        b.iter(|| {
+            for (lang, text) in AGENT_TEXTS {
+                black_box(analyzer.analyze_turn_with_evidence(
                     lang,
                     Channel::Chat,
                     Party::Agent,

@@ -115,7 +115,9 @@ fn evaluate(title: &str, items: &[Item], show_errors: bool) -> BTreeMap<&'static
         let features: Vec<TurnFeatures> = item
             .turns
             .iter()
-            .map(|t| analyzer.analyze_turn(&item.language, item.channel, t.party, &t.text))
+            .map(|t| {
+                analyzer.analyze_turn_with_evidence(&item.language, item.channel, t.party, &t.text)
+            })
             .collect();
         let turns = item
             .turns

@@ -1282,7 +1282,7 @@ fn message_text_never_reaches_the_changelog() {
     );
     // The evidence itself still works where it is asked for (`score`): the
     // same judgement names the words.
-    let f = analyzer.analyze_turn(
+    let f = analyzer.analyze_turn_with_evidence(
         "en",
         Channel::Chat,
         Party::Agent,

@@ -276,8 +276,9 @@ pub(crate) struct Pattern {
     pub category: Category,
     pub weight: f64,
     pub negation: NegationScope,
-    /// The phrase as normalized tokens, gaps shown as `...`.
-    pub key: String,
+    /// The phrase as normalized tokens, gaps shown as `...` (shared with
+    /// every signal it makes: a signal costs no copy of it).
+    pub key: std::sync::Arc<str>,
     /// Ids of the phrase's parts (split at `...` gaps) in the automaton.
     pub parts: Vec<usize>,
 }
@@ -746,7 +747,7 @@ impl Lexicon {
                     category,
                     weight,
                     negation,
-                    key,
+                    key: key.into(),
                     parts: ids,
                 });
             }

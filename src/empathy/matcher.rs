@@ -10,6 +10,7 @@ use crate::model::Party;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::Anchored;
+use std::sync::{Arc, LazyLock};
 
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -486,10 +487,34 @@ fn is_intensified(n: &Normalized, hit: &Hit, parts: &[(usize, usize)]) -> bool {
 }
 
 /// Match one normalized message against the lexicon for `party`.
+/// Whether signals carry the words they matched (for `contact-kpi score`)
+/// or not (the engine, which keeps no text: building them was a twentieth
+/// of the analyzer's time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EvidenceWords {
+    Kept,
+    Omitted,
+}
+
+impl EvidenceWords {
+    fn words(self, n: &Normalized, start: usize, end: usize) -> String {
+        match self {
+            EvidenceWords::Kept => n.words(start, end),
+            EvidenceWords::Omitted => String::new(),
+        }
+    }
+}
+
+/// The phrases of the signals that no lexicon phrase makes, shared like the
+/// lexicon's (a signal costs no copy of its phrase).
+static NEGATED_PHRASE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("{negated}"));
+static NAME_PHRASE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("(name)"));
+
 pub(crate) fn match_turn(
     n: &Normalized,
     lex: &Lexicon,
     party: Party,
+    evidence: EvidenceWords,
     scratch: &mut Scratch,
 ) -> TurnMatch {
     hits(n, lex, scratch);
@@ -575,17 +600,17 @@ pub(crate) fn match_turn(
         signals.push(Signal {
             category: cat,
             phrase: pattern.key.clone(),
-            words: n.words(hit.start, hit.end),
+            words: evidence.words(n, hit.start, hit.end),
             weight: pattern.weight as f32,
             intensified: *intensified,
         });
     }
     let mut questions = 0;
     if party == Party::Customer && !signals.iter().any(|s| s.category.is_customer()) {
-        negated_expectation(n, lex, &mut signals);
+        negated_expectation(n, lex, evidence, &mut signals);
     }
     if party == Party::Agent {
-        personalisation(n, lex, &mut signals);
+        personalisation(n, lex, evidence, &mut signals);
         // Sorted, so each sentence looks its own up in log time (a text of
         // thousands of sentences must not cost sentences × hits).
         let kept_starts = &mut scratch.kept_starts;
@@ -634,7 +659,12 @@ pub const MAX_SIGNALS_PER_TURN: usize = 32;
 /// teruggekregen") voices trouble in words no phrase list holds: a negator
 /// followed by a word of its clause, unless it is a politeness ("no
 /// problem", "niet nodig": the lexicon's `not_a_complaint`).
-fn negated_expectation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
+fn negated_expectation(
+    n: &Normalized,
+    lex: &Lexicon,
+    evidence: EvidenceWords,
+    signals: &mut Vec<Signal>,
+) {
     for i in 0..n.tokens.len().saturating_sub(1) {
         if is_negator(n, i)
             && same_clause(n, i, i + 1)
@@ -643,8 +673,8 @@ fn negated_expectation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>)
         {
             signals.push(Signal {
                 category: Category::Trouble,
-                phrase: "{negated}".to_string(),
-                words: n.words(i, i + 2),
+                phrase: NEGATED_PHRASE.clone(),
+                words: evidence.words(n, i, i + 2),
                 weight: 1.0,
                 intensified: false,
             });
@@ -656,7 +686,12 @@ fn negated_expectation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>)
 /// The customer's name: a title followed by a capitalized word ("meneer
 /// Jansen"), or a capitalized word alone between commas ("Sanne, ..."). The
 /// name itself is not kept: no personal data in the engine's state.
-fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
+fn personalisation(
+    n: &Normalized,
+    lex: &Lexicon,
+    evidence: EvidenceWords,
+    signals: &mut Vec<Signal>,
+) {
     let Some(pattern_weight) = lex.personalisation_weight else {
         return;
     };
@@ -688,11 +723,11 @@ fn personalisation(n: &Normalized, lex: &Lexicon, signals: &mut Vec<Signal>) {
         if titled || vocative {
             signals.push(Signal {
                 category: Category::Personalisation,
-                phrase: "(name)".to_string(),
-                words: if titled {
-                    format!("{word} (name)")
-                } else {
-                    "(name)".to_string()
+                phrase: NAME_PHRASE.clone(),
+                words: match evidence {
+                    EvidenceWords::Omitted => String::new(),
+                    EvidenceWords::Kept if titled => format!("{word} (name)"),
+                    EvidenceWords::Kept => "(name)".to_string(),
                 },
                 weight: pattern_weight as f32,
                 intensified: false,

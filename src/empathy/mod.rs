@@ -51,6 +51,7 @@
 
 mod lexicon;
 mod matcher;
+use matcher::EvidenceWords;
 mod normalize;
 
 use crate::model::{Channel, Disposition, Party};
@@ -240,9 +241,11 @@ impl Category {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     pub category: Category,
-    /// The lexicon phrase (normalized), to recognise repetitions.
-    pub phrase: String,
-    /// The matched words as written (folded), for evidence.
+    /// The lexicon phrase (normalized), to recognise repetitions. Shared
+    /// with the lexicon (serialized as a plain string).
+    pub phrase: Arc<str>,
+    /// The matched words as written (folded), for evidence; empty from
+    /// [`Analyzer::analyze_turn`], which the engine uses (it keeps no text).
     pub words: String,
     /// The phrase group's weight.
     pub weight: f32,
@@ -469,25 +472,52 @@ impl Analyzer {
             .expect("at least the shipped lexicons are loaded")
     }
 
+    /// One message's features as the engine keeps them: the signals name
+    /// their lexicon phrases, not the words that matched (see
+    /// [`Analyzer::analyze_turn_with_evidence`]).
     pub fn analyze_turn(
+        &self,
+        language: &str,
+        channel: Channel,
+        party: Party,
+        text: &str,
+    ) -> TurnFeatures {
+        self.analyze(language, channel, party, text, EvidenceWords::Omitted)
+    }
+
+    /// [`Analyzer::analyze_turn`], with each signal's matched words (as
+    /// written, folded) for a judgement's evidence (`contact-kpi score`).
+    pub fn analyze_turn_with_evidence(
+        &self,
+        language: &str,
+        channel: Channel,
+        party: Party,
+        text: &str,
+    ) -> TurnFeatures {
+        self.analyze(language, channel, party, text, EvidenceWords::Kept)
+    }
+
+    fn analyze(
         &self,
         language: &str,
         _channel: Channel,
         party: Party,
         text: &str,
+        evidence: EvidenceWords,
     ) -> TurnFeatures {
         // Each thread reuses its buffers from message to message (a fresh
         // set only if this ever ran re-entrantly or during thread teardown).
+        let fresh = || self.analyze_with(language, party, text, evidence, &mut Scratch::default());
         SCRATCH
             .try_with(|cell| match cell.try_borrow_mut() {
                 Ok(mut scratch) => {
-                    let features = self.analyze_with(language, party, text, &mut scratch);
+                    let features = self.analyze_with(language, party, text, evidence, &mut scratch);
                     scratch.shrink();
                     features
                 }
-                Err(_) => self.analyze_with(language, party, text, &mut Scratch::default()),
+                Err(_) => fresh(),
             })
-            .unwrap_or_else(|_| self.analyze_with(language, party, text, &mut Scratch::default()))
+            .unwrap_or_else(|_| fresh())
     }
 
     fn analyze_with(
@@ -495,6 +525,7 @@ impl Analyzer {
         language: &str,
         party: Party,
         text: &str,
+        evidence: EvidenceWords,
         scratch: &mut Scratch,
     ) -> TurnFeatures {
         let lex = self.lexicon(language);
@@ -506,7 +537,7 @@ impl Analyzer {
         if n.tokens.is_empty() {
             return TurnFeatures::default();
         }
-        let m = matcher::match_turn(n, lex, party, &mut scratch.matcher);
+        let m = matcher::match_turn(n, lex, party, evidence, &mut scratch.matcher);
         let s = &lex.score;
         TurnFeatures {
             has_text: true,
@@ -609,7 +640,7 @@ impl Analyzer {
                 }
                 if cat.is_stock_empathy() {
                     empathic_turn = true;
-                    if !seen_here.contains(&sig.phrase.as_str()) {
+                    if !seen_here.contains(&&*sig.phrase) {
                         seen_here.push(&sig.phrase);
                         *phrase_turns.entry(&sig.phrase).or_default() += 1;
                     }
@@ -629,9 +660,7 @@ impl Analyzer {
                         w *= p.first_message_factor;
                     }
                 }
-                let entry = distinct
-                    .entry((cat, sig.phrase.as_str()))
-                    .or_insert((w, sig, t));
+                let entry = distinct.entry((cat, &*sig.phrase)).or_insert((w, sig, t));
                 if w > entry.0 {
                     *entry = (w, sig, t);
                 }

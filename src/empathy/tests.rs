@@ -8,7 +8,7 @@ fn analyzer() -> Analyzer {
 }
 
 fn turn(a: &Analyzer, lang: &str, party: Party, text: &str) -> TurnFeatures {
-    a.analyze_turn(lang, Channel::Chat, party, text)
+    a.analyze_turn_with_evidence(lang, Channel::Chat, party, text)
 }
 
 /// Judge a conversation given as (party, text, raised_voice) turns.
@@ -206,6 +206,50 @@ fn caps_and_exclamations_are_counted() {
     assert!(f.all_caps && f.max_exclamation_run == 3);
     let f = turn(&a, "nl", C, "Mijn pakket is er nog niet, via PostNL.");
     assert!(!f.all_caps);
+}
+
+/// The engine's features are the evidence features without the words:
+/// leaving the words out changes no judgement.
+#[test]
+fn the_engine_features_are_the_evidence_features_without_the_words() {
+    let a = analyzer();
+    let texts = [
+        (
+            "nl",
+            A,
+            "Wat vervelend! Ik ga het voor u uitzoeken, meneer Jansen.",
+        ),
+        (
+            "nl",
+            C,
+            "Dit is de DERDE keer dat ik bel!!! Belachelijk, jullie zijn oplichters.",
+        ),
+        (
+            "en",
+            A,
+            "I'm so sorry to hear that, Mr Evans. Could you send me your order number?",
+        ),
+        (
+            "en",
+            C,
+            "i dont understand why nobody replied, its not rocket science",
+        ),
+        (
+            "nl",
+            A,
+            "ik begrijp uw probleem niet, maar het is niet mijn schuld",
+        ),
+    ];
+    for (lang, party, text) in texts {
+        let lean = a.analyze_turn(lang, Channel::Chat, party, text);
+        let mut full = a.analyze_turn_with_evidence(lang, Channel::Chat, party, text);
+        assert!(full.signals.iter().any(|s| !s.words.is_empty()), "{text}");
+        assert!(lean.signals.iter().all(|s| s.words.is_empty()), "{text}");
+        for s in &mut full.signals {
+            s.words.clear();
+        }
+        assert_eq!(lean, full, "{text}");
+    }
 }
 
 #[test]

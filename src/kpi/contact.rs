@@ -307,13 +307,19 @@ impl Assembler {
                 } else {
                     "en"
                 };
-                let mut features =
-                    analyzer.analyze_turn(lexicon_language, open.channel, party, &text);
-                if !self.keep_evidence_words {
-                    for signal in &mut features.signals {
-                        signal.words = String::new();
-                    }
-                }
+                // The words behind a signal are message text: only the
+                // score command, which shows them to whoever holds the
+                // text anyway, keeps them.
+                let features = if self.keep_evidence_words {
+                    analyzer.analyze_turn_with_evidence(
+                        lexicon_language,
+                        open.channel,
+                        party,
+                        &text,
+                    )
+                } else {
+                    analyzer.analyze_turn(lexicon_language, open.channel, party, &text)
+                };
                 open.items.push(TimedItem {
                     ts: event.ts,
                     seq,
