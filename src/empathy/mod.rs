@@ -35,7 +35,10 @@
 //!
 //! where `N_hard` counts only dismissive, calm_down and sarcasm phrases (the
 //! ones that dominate a segment); over-familiar, gushing and overdone lower
-//! the score but do not undo empathy that was shown.
+//! the score but do not undo empathy that was shown. A message that blames
+//! or dismisses the customer takes back its own acknowledgement and
+//! understanding phrases ("ik begrijp dat het vervelend is, maar dat ligt
+//! bij u"): they weigh 0 there (its ownership and reassurance still count).
 //!
 //! Positive categories: acknowledgement, understanding, ownership,
 //! reassurance, personalisation, interest, appreciation, callback_offer.
@@ -627,6 +630,15 @@ impl Analyzer {
             }
             let mut seen_here: Vec<&str> = Vec::new();
             let mut empathic_turn = false;
+            // "Ik begrijp dat het vervelend is, maar het is uw eigen
+            // verantwoordelijkheid": blame in the same message makes its
+            // stock acknowledgement and understanding words no genuine
+            // empathy (empathy.md: a genuine positive signal); they stay in
+            // the evidence with weight 0.
+            let blamed = f
+                .signals
+                .iter()
+                .any(|s| s.category == Category::Dismissive && s.weight > 0.0);
             for sig in &f.signals {
                 let cat = sig.category;
                 counter_attack |= cat.is_counter_attack();
@@ -652,6 +664,9 @@ impl Analyzer {
                     continue;
                 }
                 let mut w = f64::from(sig.weight);
+                if blamed && matches!(cat, Category::Acknowledgement | Category::Understanding) {
+                    w = 0.0;
+                }
                 if cat.is_positive() {
                     if sig.intensified {
                         w *= 1.0 + p.intensifier_boost;

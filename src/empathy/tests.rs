@@ -712,3 +712,68 @@ fn oh_no_is_an_exclamation_not_a_negation() {
     );
     assert!(j.empathy_shown, "{:?}", j.evidence);
 }
+
+/// Stock understanding followed by blame in the same message is no
+/// empathy; the same words with action instead of blame are, and blame in
+/// another message does not take back the first message's empathy.
+#[test]
+fn blame_in_the_same_message_takes_back_its_stock_understanding() {
+    let customer = "Al drie weken schimmel in de badkamer en mijn dochter heeft astma.";
+    let blamed = judge(
+        "nl",
+        &[
+            (C, customer, false),
+            (
+                A,
+                "Ik begrijp dat het vervelend is, maar dat is uw eigen verantwoordelijkheid.",
+                false,
+            ),
+        ],
+        Disposition::Unresolved,
+    );
+    assert!(!blamed.empathy_shown && blamed.empathy_missed, "{blamed:?}");
+    assert!(blamed
+        .evidence
+        .iter()
+        .any(|e| e.category == "understanding" && e.weight == 0.0));
+    let helped = judge(
+        "nl",
+        &[
+            (C, customer, false),
+            (
+                A,
+                "Ik begrijp dat het vervelend is, ik stuur morgen een monteur.",
+                false,
+            ),
+        ],
+        Disposition::Resolved,
+    );
+    assert!(helped.empathy_shown, "{helped:?}");
+    let later = judge(
+        "en",
+        &[
+            (C, "My parcel never arrived and I'm really upset.", false),
+            (
+                A,
+                "I'm so sorry to hear that, that must be frustrating.",
+                false,
+            ),
+            (C, "Can you resend it?", false),
+            (
+                A,
+                "Only if you had entered the right address, which is your own responsibility.",
+                false,
+            ),
+        ],
+        Disposition::Unresolved,
+    );
+    assert!(
+        later.evidence.iter().any(|e| e.category == "dismissive")
+            && later.empathy_shown
+            && later
+                .evidence
+                .iter()
+                .any(|e| e.category == "acknowledgement" && e.weight > 0.0),
+        "{later:?}"
+    );
+}
