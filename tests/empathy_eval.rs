@@ -294,14 +294,16 @@ fn assert_floors(set: &str, counts: &BTreeMap<&'static str, Counts>, floors: &[(
     }
 }
 
-/// Regression floors for the validation set (F1).
+/// Floors for the validation set (F1): issue #12's bars for empathy_shown
+/// (0.85) and empathy_missed (0.75), regression floors for the others (all
+/// above the 0.75 bar).
 const VALIDATION_FLOORS: &[(&str, f64)] = &[
-    ("empathy_shown", 0.83),
+    ("empathy_shown", 0.85),
     ("empathy_overdone", 0.82),
     ("pity", 0.95),
     ("questions_asked", 0.84),
     ("empathy_opportunity", 0.88),
-    ("empathy_missed", 0.72),
+    ("empathy_missed", 0.75),
     ("hostile_customer", 0.84),
     ("hostile_defused", 0.77),
 ];
