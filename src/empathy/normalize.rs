@@ -877,7 +877,7 @@ impl Builder<'_, '_, '_> {
         rewrite: bool,
         plain: bool,
     ) {
-        if plain && self.body_folded {
+        let (start, end, flags) = if plain && self.body_folded {
             // Already folded with the body: the surface is the same range.
             let start = raw.as_ptr() as usize - self.body.as_ptr() as usize;
             let end = start + raw.len();
@@ -889,12 +889,23 @@ impl Builder<'_, '_, '_> {
                 apostrophe: false,
                 elongated,
             };
-            self.push_surface(start, end, flags, quoted, capitalized, rewrite);
-            return;
-        }
-        // Else the word is folded into `folded` after what is there (its
-        // surface): the token text is copied from there unless the spelling
-        // rewrites it.
+            (start, end, flags)
+        } else {
+            match self.fold_word(raw) {
+                Some(folded) => folded,
+                None => return,
+            }
+        };
+        // One call site: push_surface is inlined here.
+        self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+    }
+
+    /// Folds a word that is not plain into `folded` after what is there
+    /// (its surface): its range there and flags, `None` if it folds to
+    /// nothing. The token text is copied from there unless the spelling
+    /// rewrites it.
+    #[inline(never)]
+    fn fold_word(&mut self, raw: &str) -> Option<(usize, usize, WordFlags)> {
         let start = self.n.folded.len();
         let mut flags = fold_word_into(raw, &mut self.n.folded);
         if flags.dot
@@ -916,13 +927,13 @@ impl Builder<'_, '_, '_> {
             };
         }
         let end = self.n.folded.len();
-        if end == start {
-            return;
-        }
-        self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+        (end != start).then_some((start, end, flags))
     }
 
     /// Records the surface word `folded[start..end]` and pushes its tokens.
+    /// Inlined into [`Builder::push_word`] (a call per word cost more than
+    /// the common path's work); the spelling rewrite is out of line.
+    #[inline(always)]
     fn push_surface(
         &mut self,
         start: usize,
@@ -949,23 +960,7 @@ impl Builder<'_, '_, '_> {
             starts: info.starts,
         };
         if rewrite && (info.spelled || flags.apostrophe || flags.elongated) {
-            let mut word = std::mem::take(&mut self.n.scratch.word);
-            word.clear();
-            word.push_str(&self.n.folded[start..end]);
-            lex.rewrite(&word, &mut |t: &str| {
-                // The filter holds every modifier word (see
-                // [`Lexicon::word_info`]): most tokens skip the lookup.
-                let modifiers = if lex.word_filter.may_contain(t) {
-                    lex.modifiers.get(t).copied().unwrap_or(0)
-                } else {
-                    0
-                };
-                self.begin_token(modifiers);
-                let tok_start = self.n.text.len();
-                self.n.text.push_str(t);
-                self.end_token(tok_start, attrs, modifiers);
-            });
-            self.n.scratch.word = word;
+            self.push_rewritten(start, end, attrs);
         } else {
             // The rewrite would return the word itself.
             self.begin_token(info.modifiers);
@@ -974,6 +969,30 @@ impl Builder<'_, '_, '_> {
             n.text.push_str(&n.folded[start..end]);
             self.end_token(tok_start, attrs, info.modifiers);
         }
+    }
+
+    /// The tokens the spelling rewrite makes of the surface word
+    /// `folded[start..end]` (chat spelling, contractions, elongations).
+    #[inline(never)]
+    fn push_rewritten(&mut self, start: usize, end: usize, attrs: WordAttrs) {
+        let lex = self.lex;
+        let mut word = std::mem::take(&mut self.n.scratch.word);
+        word.clear();
+        word.push_str(&self.n.folded[start..end]);
+        lex.rewrite(&word, &mut |t: &str| {
+            // The filter holds every modifier word (see
+            // [`Lexicon::word_info`]): most tokens skip the lookup.
+            let modifiers = if lex.word_filter.may_contain(t) {
+                lex.modifiers.get(t).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            self.begin_token(modifiers);
+            let tok_start = self.n.text.len();
+            self.n.text.push_str(t);
+            self.end_token(tok_start, attrs, modifiers);
+        });
+        self.n.scratch.word = word;
     }
 
     /// Clause and sentence bookkeeping before a token's text is appended.
