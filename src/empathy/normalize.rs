@@ -297,7 +297,9 @@ pub(crate) fn strip_email<'t>(
     lex: &Lexicon,
     scratch: &mut EmailScratch,
 ) -> std::borrow::Cow<'t, str> {
-    if !text.contains('\n') {
+    // A fold, not `contains` (a memchr call costs more than a short chat
+    // message's scan): without the early exit it is vectorized.
+    if !text.bytes().fold(false, |seen, b| seen | (b == b'\n')) {
         return std::borrow::Cow::Borrowed(text);
     }
     // The folded lines go into one reused buffer, not a String each, and
@@ -602,14 +604,38 @@ fn quote_spans<C: CharSeq + ?Sized>(chars: &C, spans: &mut Vec<(usize, usize)>) 
         // filter), not every character.
         Some(b) => quote_spans_at(
             chars,
-            b.iter()
+            b.chunks(8)
                 .enumerate()
-                .filter(|(_, c)| matches!(c, b'"' | b'\'' | b'`'))
-                .map(|(k, _)| k),
+                .filter(|(_, chunk)| may_hold_quote_mark(chunk))
+                .flat_map(|(c, chunk)| {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| matches!(b, b'"' | b'\'' | b'`'))
+                        .map(move |(k, _)| c * 8 + k)
+                }),
             spans,
         ),
         None => quote_spans_at(chars, 0..chars.len(), spans),
     }
+}
+
+/// Whether a chunk of at most 8 bytes may hold '"', '\'' or '`': false
+/// means it holds none. Eight bytes are tested at once (a word's "has a
+/// zero byte" test after XOR with each mark), so the quote marks' scan
+/// looks at each byte only in the few chunks that hold one.
+#[inline]
+fn may_hold_quote_mark(chunk: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+        return true; // the last, short chunk: looked at byte by byte
+    };
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = u64::from_ne_bytes(bytes);
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\'')))
+        || has_zero(word ^ (ONES * u64::from(b'`')))
 }
 
 /// [`quote_spans`] over the characters at `candidates` (every character
@@ -744,6 +770,26 @@ const ASCII_CLASS: [u8; 256] = {
     t
 };
 
+/// Per ASCII byte, what it adds to a word's letter counts: 1 for a
+/// lowercase letter, 1 << 32 for a capital (the capitals are the high half
+/// of the sum, the lowercase letters the low half).
+const CASE_COUNT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            1 << 32
+        } else if c.is_ascii_lowercase() {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 /// The end of the word starting at char `k`, its letter counts and whether
 /// it holds a hyphen. A word is letters and digits, with apostrophes,
 /// periods, hyphens and underscores between two of them.
@@ -758,16 +804,16 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
         // ASCII text (nearly all): the same rules on bytes through one
         // table, without decoding characters or Unicode tables.
         let class = |i: usize| b.get(i).map_or(0, |&c| ASCII_CLASS[usize::from(c)]);
-        let first = class(k);
-        let mut upper = u32::from(first & UPPER != 0);
-        let mut lower = u32::from(first & LOWER != 0);
+        // Capitals and lowercase letters counted with one addition per
+        // byte (see [`CASE_COUNT`]).
+        let mut counts = CASE_COUNT[usize::from(b[k])];
         // Indexed by the loop bound, not through `class`: the letters of a
         // word are most of the text's bytes, and this loop is their scan.
         while j < b.len() {
-            let f = ASCII_CLASS[usize::from(b[j])];
+            let c = usize::from(b[j]);
+            let f = ASCII_CLASS[c];
             if f & ALNUM != 0 {
-                upper += u32::from(f & UPPER != 0);
-                lower += u32::from(f & LOWER != 0);
+                counts += CASE_COUNT[c];
                 j += 1;
             } else if f & JOIN != 0 && class(j - 1) & ALNUM != 0 && class(j + 1) & ALNUM != 0 {
                 hyphen |= b[j] == b'-';
@@ -781,6 +827,9 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
             .iter()
             .find(|c| c.is_ascii_alphabetic())
             .map(u8::is_ascii_uppercase);
+        // A word's bytes are far fewer than 2^32: no count carries into
+        // the other.
+        let (upper, lower) = ((counts >> 32) as u32, counts as u32);
         let letters = Letters {
             letters: upper + lower,
             upper,
@@ -868,7 +917,11 @@ struct Builder<'l, 'n, 'b> {
 impl Builder<'_, '_, '_> {
     /// `plain`: the word is ASCII without '.' or '\'' (the word scan saw
     /// that), so its folded form is its range of the lowercased body and
-    /// only an elongation is left to find.
+    /// only an elongation is left to find. Inlined into the word loop's
+    /// one common call site (a call per word, with the prologue of a
+    /// function this size, cost a fifth of the word's work); the rare
+    /// ones call [`Builder::push_word_outlined`].
+    #[inline(always)]
     fn push_word(
         &mut self,
         raw: &str,
@@ -898,6 +951,20 @@ impl Builder<'_, '_, '_> {
         };
         // One call site: push_surface is inlined here.
         self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+    }
+
+    /// [`Builder::push_word`] for the rare call sites (hyphenated parts,
+    /// emoji), so the word loop holds one copy of it.
+    #[inline(never)]
+    fn push_word_outlined(
+        &mut self,
+        raw: &str,
+        quoted: bool,
+        capitalized: bool,
+        rewrite: bool,
+        plain: bool,
+    ) {
+        self.push_word(raw, quoted, capitalized, rewrite, plain);
     }
 
     /// Folds a word that is not plain into `folded` after what is there
@@ -1200,7 +1267,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
             if hyphen {
                 // Hyphenated compounds ("na-vragen") are matched as their parts.
                 for part in raw.split('-').filter(|p| !p.is_empty()) {
-                    b.push_word(part, quoted, capitalized, rewrite, plain);
+                    b.push_word_outlined(part, quoted, capitalized, rewrite, plain);
                 }
             } else {
                 b.push_word(raw, quoted, capitalized, rewrite, plain);
@@ -1211,7 +1278,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
         }
         if let Some(w) = emoji_word(c) {
             let quoted = in_quote(i);
-            b.push_word(w, quoted, false, false, false);
+            b.push_word_outlined(w, quoted, false, false, false);
             k += 1;
             continue;
         }
@@ -1222,7 +1289,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                         && matches!(chars.get(k + 2).map(|c| c.1), Some('(' | '['))) =>
             {
                 // Text emoticons ":(", ":-(", ":'(".
-                b.push_word("emo_sad", in_quote(i), false, false, false);
+                b.push_word_outlined("emo_sad", in_quote(i), false, false, false);
                 k += if chars.at(k + 1).1 == '(' || chars.at(k + 1).1 == '[' {
                     2
                 } else {
