@@ -902,6 +902,27 @@ fn fold_word_into(raw: &str, out: &mut String) -> WordFlags {
     }
 }
 
+/// [`has_elongation`] of an ASCII word: a run of three equal letters.
+/// Such a run holds a pair of equal bytes starting at an even index (its
+/// first two or its last two), so only those pairs are compared, half the
+/// windows of three, and the run's third byte is looked at only after a
+/// pair matched.
+#[inline]
+fn has_ascii_elongation(w: &[u8]) -> bool {
+    let mut j = 0;
+    while j + 1 < w.len() {
+        let b = w[j];
+        if b == w[j + 1]
+            && b.is_ascii_alphabetic()
+            && ((j > 0 && w[j - 1] == b) || w.get(j + 2) == Some(&b))
+        {
+            return true;
+        }
+        j += 2;
+    }
+    false
+}
+
 struct Builder<'l, 'n, 'b> {
     lex: &'l Lexicon,
     n: &'n mut Normalized,
@@ -934,9 +955,7 @@ impl Builder<'_, '_, '_> {
             // Already folded with the body: the surface is the same range.
             let start = raw.as_ptr() as usize - self.body.as_ptr() as usize;
             let end = start + raw.len();
-            let elongated = self.n.folded.as_bytes()[start..end]
-                .windows(3)
-                .any(|t| t[0] == t[1] && t[1] == t[2] && t[0].is_ascii_alphabetic());
+            let elongated = has_ascii_elongation(&self.n.folded.as_bytes()[start..end]);
             let flags = WordFlags {
                 dot: false,
                 apostrophe: false,
@@ -1273,7 +1292,13 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                 b.push_word(raw, quoted, capitalized, rewrite, plain);
             }
             last_raw = raw;
-            k = j;
+            // The space after a word is skipped here, not by another turn
+            // of the loop (nothing acts on a space).
+            k = if chars.get(j).is_some_and(|(_, c)| c == ' ') {
+                j + 1
+            } else {
+                j
+            };
             continue;
         }
         if let Some(w) = emoji_word(c) {
