@@ -1268,7 +1268,12 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                 let n = chars.at(k + 1).1;
                 matches!(n, 't' | 'k' | 's' | 'n' | 'm' | 'T' | 'K' | 'S')
             };
-        if c.is_alphanumeric() || starts_elision {
+        // An ASCII text's classes are a table lookup, not `char` methods.
+        let alphanumeric = match chars.ascii() {
+            Some(b) => ASCII_CLASS[usize::from(b[k])] & ALNUM != 0,
+            None => c.is_alphanumeric(),
+        };
+        if alphanumeric || starts_elision {
             let start = i;
             // Letters are counted and hyphens noted in the same scan that
             // finds the word's end.
