@@ -31,9 +31,13 @@ pub(crate) struct Scratch {
     /// (part, start token, end token) of the parts gapped phrases use, in
     /// the automaton's order.
     occurrences: Vec<(usize, usize, usize)>,
-    /// (part, index into `occurrences`), sorted: each part's occurrences
-    /// together, in the automaton's order.
-    by_part: Vec<(usize, usize)>,
+    /// Per occurrence: the index of its part's next occurrence (`NONE`
+    /// for the last), so each part's occurrences are a chain in the
+    /// automaton's order, built as they are found (no sort).
+    next_occurrence: Vec<usize>,
+    /// Per automaton part: its first and last occurrence, valid when the
+    /// part was seen in this message (see `part_seen`).
+    part_occurrences: Vec<(usize, usize)>,
     /// (end, state) of the special states the automaton entered (see
     /// [`special_states`]), and a buffer for them.
     special: Vec<(usize, StateID)>,
@@ -59,7 +63,10 @@ pub(crate) struct Scratch {
 impl Scratch {
     pub fn shrink(&mut self, max_bytes: usize) {
         if (self.hits.capacity() + self.kept.capacity()) * std::mem::size_of::<(Hit, bool)>()
-            + (self.parts.capacity() + self.occurrences.capacity() + self.by_part.capacity()) * 24
+            + (self.parts.capacity()
+                + self.occurrences.capacity()
+                + self.next_occurrence.capacity())
+                * 24
             + self.token_at.capacity() * 4
             > max_bytes
         {
@@ -207,7 +214,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         hits: out,
         parts: part_ranges,
         occurrences,
-        by_part,
+        next_occurrence,
+        part_occurrences,
         gapped,
         part_seen,
         generation,
@@ -226,6 +234,7 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
     out.clear();
     part_ranges.clear();
     occurrences.clear();
+    next_occurrence.clear();
     gapped.clear();
     // A generation stamp per part marks the parts seen in this message
     // without clearing a table per message.
@@ -234,6 +243,8 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         let len = part_seen.len().max(lex.part_info.len());
         part_seen.clear();
         part_seen.resize(len, 0);
+        part_occurrences.clear();
+        part_occurrences.resize(len, (NONE, NONE));
         *generation = 1;
     }
     // The automaton's overlapping search, stepped here rather than through
@@ -273,13 +284,19 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
                 // The gapped phrases a part starts are noted at its first
                 // occurrence (a phrase has one first part, so no phrase is
                 // noted twice).
+                let occurrence = occurrences.len();
                 if part_seen[part] != *generation {
                     part_seen[part] = *generation;
                     if info.gapped_first.0 < info.gapped_first.1 {
                         gapped.push(info.gapped_first);
                     }
+                    part_occurrences[part].0 = occurrence;
+                } else {
+                    next_occurrence[part_occurrences[part].1] = occurrence;
                 }
+                part_occurrences[part].1 = occurrence;
                 occurrences.push((part, start, end));
+                next_occurrence.push(NONE);
             }
         }
     }
@@ -287,14 +304,12 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         return;
     }
     // Each gapped phrase looks up only its parts' occurrences, not all of
-    // them (that scan was the matcher's largest own cost).
-    by_part.clear();
-    by_part.extend(occurrences.iter().enumerate().map(|(i, &(p, _, _))| (p, i)));
-    by_part.sort_unstable();
+    // them (that scan was the matcher's largest own cost), through the
+    // chain of a part seen in this message.
     let of_part = |part: usize| {
-        let lo = by_part.partition_point(|&(p, _)| p < part);
-        let hi = lo + by_part[lo..].partition_point(|&(p, _)| p == part);
-        &by_part[lo..hi]
+        std::iter::successors(Some(part_occurrences[part].0), |&o| {
+            Some(next_occurrence[o]).filter(|&next| next != NONE)
+        })
     };
     for &(lo, hi) in gapped.iter() {
         // Each entry: the pattern's id, its number of parts, its parts.
@@ -311,7 +326,7 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
             {
                 continue;
             }
-            'first: for &(_, first) in of_part(parts[0] as usize) {
+            'first: for first in of_part(parts[0] as usize) {
                 let (_, s0, e0) = occurrences[first];
                 let sentence = n.tokens[s0].sentence;
                 let mark = part_ranges.len();
@@ -321,7 +336,7 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
                     // The nearest occurrence within the gap; of equal starts
                     // the first found.
                     let mut next: Option<(usize, usize)> = None;
-                    for &(_, o) in of_part(part as usize) {
+                    for o in of_part(part as usize) {
                         let (_, st, en) = occurrences[o];
                         if st >= cur
                             && st - cur <= lex.max_gap
@@ -352,6 +367,9 @@ fn hits(n: &Normalized, lex: &Lexicon, s: &mut Scratch) {
         }
     }
 }
+
+/// No occurrence (the end of a part's chain, see [`Scratch::next_occurrence`]).
+const NONE: usize = usize::MAX;
 
 /// The special states (matches, or the dead state) the automaton enters
 /// over `text` from its start state, with the position after the byte that

@@ -297,7 +297,9 @@ pub(crate) fn strip_email<'t>(
     lex: &Lexicon,
     scratch: &mut EmailScratch,
 ) -> std::borrow::Cow<'t, str> {
-    if !text.contains('\n') {
+    // A fold, not `contains` (a memchr call costs more than a short chat
+    // message's scan): without the early exit it is vectorized.
+    if !text.bytes().fold(false, |seen, b| seen | (b == b'\n')) {
         return std::borrow::Cow::Borrowed(text);
     }
     // The folded lines go into one reused buffer, not a String each, and
@@ -602,14 +604,38 @@ fn quote_spans<C: CharSeq + ?Sized>(chars: &C, spans: &mut Vec<(usize, usize)>) 
         // filter), not every character.
         Some(b) => quote_spans_at(
             chars,
-            b.iter()
+            b.chunks(8)
                 .enumerate()
-                .filter(|(_, c)| matches!(c, b'"' | b'\'' | b'`'))
-                .map(|(k, _)| k),
+                .filter(|(_, chunk)| may_hold_quote_mark(chunk))
+                .flat_map(|(c, chunk)| {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| matches!(b, b'"' | b'\'' | b'`'))
+                        .map(move |(k, _)| c * 8 + k)
+                }),
             spans,
         ),
         None => quote_spans_at(chars, 0..chars.len(), spans),
     }
+}
+
+/// Whether a chunk of at most 8 bytes may hold '"', '\'' or '`': false
+/// means it holds none. Eight bytes are tested at once (a word's "has a
+/// zero byte" test after XOR with each mark), so the quote marks' scan
+/// looks at each byte only in the few chunks that hold one.
+#[inline]
+fn may_hold_quote_mark(chunk: &[u8]) -> bool {
+    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+        return true; // the last, short chunk: looked at byte by byte
+    };
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = u64::from_ne_bytes(bytes);
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\'')))
+        || has_zero(word ^ (ONES * u64::from(b'`')))
 }
 
 /// [`quote_spans`] over the characters at `candidates` (every character
@@ -744,6 +770,26 @@ const ASCII_CLASS: [u8; 256] = {
     t
 };
 
+/// Per ASCII byte, what it adds to a word's letter counts: 1 for a
+/// lowercase letter, 1 << 32 for a capital (the capitals are the high half
+/// of the sum, the lowercase letters the low half).
+const CASE_COUNT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            1 << 32
+        } else if c.is_ascii_lowercase() {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 /// The end of the word starting at char `k`, its letter counts and whether
 /// it holds a hyphen. A word is letters and digits, with apostrophes,
 /// periods, hyphens and underscores between two of them.
@@ -758,16 +804,16 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
         // ASCII text (nearly all): the same rules on bytes through one
         // table, without decoding characters or Unicode tables.
         let class = |i: usize| b.get(i).map_or(0, |&c| ASCII_CLASS[usize::from(c)]);
-        let first = class(k);
-        let mut upper = u32::from(first & UPPER != 0);
-        let mut lower = u32::from(first & LOWER != 0);
+        // Capitals and lowercase letters counted with one addition per
+        // byte (see [`CASE_COUNT`]).
+        let mut counts = CASE_COUNT[usize::from(b[k])];
         // Indexed by the loop bound, not through `class`: the letters of a
         // word are most of the text's bytes, and this loop is their scan.
         while j < b.len() {
-            let f = ASCII_CLASS[usize::from(b[j])];
+            let c = usize::from(b[j]);
+            let f = ASCII_CLASS[c];
             if f & ALNUM != 0 {
-                upper += u32::from(f & UPPER != 0);
-                lower += u32::from(f & LOWER != 0);
+                counts += CASE_COUNT[c];
                 j += 1;
             } else if f & JOIN != 0 && class(j - 1) & ALNUM != 0 && class(j + 1) & ALNUM != 0 {
                 hyphen |= b[j] == b'-';
@@ -781,6 +827,9 @@ fn scan_word<C: CharSeq + ?Sized>(chars: &C, k: usize) -> (usize, Letters, bool,
             .iter()
             .find(|c| c.is_ascii_alphabetic())
             .map(u8::is_ascii_uppercase);
+        // A word's bytes are far fewer than 2^32: no count carries into
+        // the other.
+        let (upper, lower) = ((counts >> 32) as u32, counts as u32);
         let letters = Letters {
             letters: upper + lower,
             upper,
@@ -853,6 +902,27 @@ fn fold_word_into(raw: &str, out: &mut String) -> WordFlags {
     }
 }
 
+/// [`has_elongation`] of an ASCII word: a run of three equal letters.
+/// Such a run holds a pair of equal bytes starting at an even index (its
+/// first two or its last two), so only those pairs are compared, half the
+/// windows of three, and the run's third byte is looked at only after a
+/// pair matched.
+#[inline]
+fn has_ascii_elongation(w: &[u8]) -> bool {
+    let mut j = 0;
+    while j + 1 < w.len() {
+        let b = w[j];
+        if b == w[j + 1]
+            && b.is_ascii_alphabetic()
+            && ((j > 0 && w[j - 1] == b) || w.get(j + 2) == Some(&b))
+        {
+            return true;
+        }
+        j += 2;
+    }
+    false
+}
+
 struct Builder<'l, 'n, 'b> {
     lex: &'l Lexicon,
     n: &'n mut Normalized,
@@ -868,7 +938,11 @@ struct Builder<'l, 'n, 'b> {
 impl Builder<'_, '_, '_> {
     /// `plain`: the word is ASCII without '.' or '\'' (the word scan saw
     /// that), so its folded form is its range of the lowercased body and
-    /// only an elongation is left to find.
+    /// only an elongation is left to find. Inlined into the word loop's
+    /// one common call site (a call per word, with the prologue of a
+    /// function this size, cost a fifth of the word's work); the rare
+    /// ones call [`Builder::push_word_outlined`].
+    #[inline(always)]
     fn push_word(
         &mut self,
         raw: &str,
@@ -877,24 +951,47 @@ impl Builder<'_, '_, '_> {
         rewrite: bool,
         plain: bool,
     ) {
-        if plain && self.body_folded {
+        let (start, end, flags) = if plain && self.body_folded {
             // Already folded with the body: the surface is the same range.
             let start = raw.as_ptr() as usize - self.body.as_ptr() as usize;
             let end = start + raw.len();
-            let elongated = self.n.folded.as_bytes()[start..end]
-                .windows(3)
-                .any(|t| t[0] == t[1] && t[1] == t[2] && t[0].is_ascii_alphabetic());
+            let elongated = has_ascii_elongation(&self.n.folded.as_bytes()[start..end]);
             let flags = WordFlags {
                 dot: false,
                 apostrophe: false,
                 elongated,
             };
-            self.push_surface(start, end, flags, quoted, capitalized, rewrite);
-            return;
-        }
-        // Else the word is folded into `folded` after what is there (its
-        // surface): the token text is copied from there unless the spelling
-        // rewrites it.
+            (start, end, flags)
+        } else {
+            match self.fold_word(raw) {
+                Some(folded) => folded,
+                None => return,
+            }
+        };
+        // One call site: push_surface is inlined here.
+        self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+    }
+
+    /// [`Builder::push_word`] for the rare call sites (hyphenated parts,
+    /// emoji), so the word loop holds one copy of it.
+    #[inline(never)]
+    fn push_word_outlined(
+        &mut self,
+        raw: &str,
+        quoted: bool,
+        capitalized: bool,
+        rewrite: bool,
+        plain: bool,
+    ) {
+        self.push_word(raw, quoted, capitalized, rewrite, plain);
+    }
+
+    /// Folds a word that is not plain into `folded` after what is there
+    /// (its surface): its range there and flags, `None` if it folds to
+    /// nothing. The token text is copied from there unless the spelling
+    /// rewrites it.
+    #[inline(never)]
+    fn fold_word(&mut self, raw: &str) -> Option<(usize, usize, WordFlags)> {
         let start = self.n.folded.len();
         let mut flags = fold_word_into(raw, &mut self.n.folded);
         if flags.dot
@@ -916,13 +1013,13 @@ impl Builder<'_, '_, '_> {
             };
         }
         let end = self.n.folded.len();
-        if end == start {
-            return;
-        }
-        self.push_surface(start, end, flags, quoted, capitalized, rewrite);
+        (end != start).then_some((start, end, flags))
     }
 
     /// Records the surface word `folded[start..end]` and pushes its tokens.
+    /// Inlined into [`Builder::push_word`] (a call per word cost more than
+    /// the common path's work); the spelling rewrite is out of line.
+    #[inline(always)]
     fn push_surface(
         &mut self,
         start: usize,
@@ -949,23 +1046,7 @@ impl Builder<'_, '_, '_> {
             starts: info.starts,
         };
         if rewrite && (info.spelled || flags.apostrophe || flags.elongated) {
-            let mut word = std::mem::take(&mut self.n.scratch.word);
-            word.clear();
-            word.push_str(&self.n.folded[start..end]);
-            lex.rewrite(&word, &mut |t: &str| {
-                // The filter holds every modifier word (see
-                // [`Lexicon::word_info`]): most tokens skip the lookup.
-                let modifiers = if lex.word_filter.may_contain(t) {
-                    lex.modifiers.get(t).copied().unwrap_or(0)
-                } else {
-                    0
-                };
-                self.begin_token(modifiers);
-                let tok_start = self.n.text.len();
-                self.n.text.push_str(t);
-                self.end_token(tok_start, attrs, modifiers);
-            });
-            self.n.scratch.word = word;
+            self.push_rewritten(start, end, attrs);
         } else {
             // The rewrite would return the word itself.
             self.begin_token(info.modifiers);
@@ -974,6 +1055,30 @@ impl Builder<'_, '_, '_> {
             n.text.push_str(&n.folded[start..end]);
             self.end_token(tok_start, attrs, info.modifiers);
         }
+    }
+
+    /// The tokens the spelling rewrite makes of the surface word
+    /// `folded[start..end]` (chat spelling, contractions, elongations).
+    #[inline(never)]
+    fn push_rewritten(&mut self, start: usize, end: usize, attrs: WordAttrs) {
+        let lex = self.lex;
+        let mut word = std::mem::take(&mut self.n.scratch.word);
+        word.clear();
+        word.push_str(&self.n.folded[start..end]);
+        lex.rewrite(&word, &mut |t: &str| {
+            // The filter holds every modifier word (see
+            // [`Lexicon::word_info`]): most tokens skip the lookup.
+            let modifiers = if lex.word_filter.may_contain(t) {
+                lex.modifiers.get(t).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            self.begin_token(modifiers);
+            let tok_start = self.n.text.len();
+            self.n.text.push_str(t);
+            self.end_token(tok_start, attrs, modifiers);
+        });
+        self.n.scratch.word = word;
     }
 
     /// Clause and sentence bookkeeping before a token's text is appended.
@@ -1163,7 +1268,12 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                 let n = chars.at(k + 1).1;
                 matches!(n, 't' | 'k' | 's' | 'n' | 'm' | 'T' | 'K' | 'S')
             };
-        if c.is_alphanumeric() || starts_elision {
+        // An ASCII text's classes are a table lookup, not `char` methods.
+        let alphanumeric = match chars.ascii() {
+            Some(b) => ASCII_CLASS[usize::from(b[k])] & ALNUM != 0,
+            None => c.is_alphanumeric(),
+        };
+        if alphanumeric || starts_elision {
             let start = i;
             // Letters are counted and hyphens noted in the same scan that
             // finds the word's end.
@@ -1181,18 +1291,24 @@ fn normalize_chars<C: CharSeq + ?Sized>(
             if hyphen {
                 // Hyphenated compounds ("na-vragen") are matched as their parts.
                 for part in raw.split('-').filter(|p| !p.is_empty()) {
-                    b.push_word(part, quoted, capitalized, rewrite, plain);
+                    b.push_word_outlined(part, quoted, capitalized, rewrite, plain);
                 }
             } else {
                 b.push_word(raw, quoted, capitalized, rewrite, plain);
             }
             last_raw = raw;
-            k = j;
+            // The space after a word is skipped here, not by another turn
+            // of the loop (nothing acts on a space).
+            k = if chars.get(j).is_some_and(|(_, c)| c == ' ') {
+                j + 1
+            } else {
+                j
+            };
             continue;
         }
         if let Some(w) = emoji_word(c) {
             let quoted = in_quote(i);
-            b.push_word(w, quoted, false, false, false);
+            b.push_word_outlined(w, quoted, false, false, false);
             k += 1;
             continue;
         }
@@ -1203,7 +1319,7 @@ fn normalize_chars<C: CharSeq + ?Sized>(
                         && matches!(chars.get(k + 2).map(|c| c.1), Some('(' | '['))) =>
             {
                 // Text emoticons ":(", ":-(", ":'(".
-                b.push_word("emo_sad", in_quote(i), false, false, false);
+                b.push_word_outlined("emo_sad", in_quote(i), false, false, false);
                 k += if chars.at(k + 1).1 == '(' || chars.at(k + 1).1 == '[' {
                     2
                 } else {
