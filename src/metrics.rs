@@ -224,6 +224,9 @@ pub struct Metrics {
     pub input_events: IntCounterVec,
     /// Wrap-up codes or statuses no `adapters.dispositions` entry names.
     pub unmapped_dispositions: IntCounterVec,
+    /// How long the router has held buffered records back waiting for a
+    /// partition that may bring older ones (0 when it is not waiting).
+    pub router_merge_wait: prometheus::Gauge,
     pub engine_events: IntCounterVec,
     pub open_contacts: IntGauge,
     pub finished_contacts: IntGauge,
@@ -440,6 +443,15 @@ impl Metrics {
             records_produced: counter(&registry, "contact_kpi_records_produced_total", "Records produced.", &["topic"]),
             dlq_records: counter(&registry, "contact_kpi_dlq_records_total", "Bad input records sent to the dead-letter topic.", &["reason"]),
             engine_events: counter(&registry, "contact_kpi_engine_events_total", "What the KPI engine did with events that did not simply apply (duplicates, late, timed-out contacts, ...).", &["outcome"]),
+            router_merge_wait: {
+                let g = prometheus::Gauge::new(
+                    "contact_kpi_router_merge_wait_seconds",
+                    "How long the router has held its buffered records back, waiting for a partition that may bring older ones (0 when not waiting); a partition known to hold unread records is waited for without limit.",
+                )
+                .expect("valid metric");
+                registry.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
             open_contacts: gauge(&registry, "contact_kpi_open_contacts", "Contacts started but not ended."),
             finished_contacts: gauge(&registry, "contact_kpi_finished_contacts_tracked", "Ended contacts kept for late surveys and call-backs."),
             window_aggregates: gauge(&registry, "contact_kpi_window_aggregates", "Window aggregates in memory."),

@@ -466,6 +466,11 @@ async fn a_platform_backlog_through_the_router_survives_a_crash_during_catch_up(
         "the crash came during the catch-up"
     );
     assert!(forwarded(&service) > 0, "the second run forwarded the rest");
+    assert_eq!(
+        service.metrics.router_merge_wait.get(),
+        0.0,
+        "read to the end, the router holds nothing back"
+    );
     let wrong: Vec<_> = want
         .iter()
         .filter(|(k, n)| got.get(*k) != Some(*n))

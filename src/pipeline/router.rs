@@ -138,6 +138,9 @@ struct PartitionBuffer {
 #[derive(Default)]
 pub struct Merger {
     partitions: BTreeMap<Partition, PartitionBuffer>,
+    /// Since when buffered records have been held back by a partition that
+    /// may bring older ones.
+    holding_since: Option<Instant>,
 }
 
 impl Merger {
@@ -151,6 +154,13 @@ impl Merger {
             .iter()
             .map(|k| (k.clone(), PartitionBuffer::default()))
             .collect();
+        self.holding_since = None;
+    }
+
+    /// How long buffered records have been held back (zero when nothing is).
+    pub fn holding_back_for(&self, now: Instant) -> Duration {
+        self.holding_since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
     }
 
     pub fn push(&mut self, record: InRecord) {
@@ -208,10 +218,15 @@ impl Merger {
                 _ => blocked |= waited < MAX_MERGE_WAIT,
             }
         }
-        let (_, key) = oldest?;
+        let Some((_, key)) = oldest else {
+            self.holding_since = None;
+            return None;
+        };
         if blocked {
+            self.holding_since.get_or_insert(now);
             return None;
         }
+        self.holding_since = None;
         self.partitions.get_mut(&key)?.records.pop_front()
     }
 
@@ -409,6 +424,9 @@ fn run_once(
                 record.offset + 1,
             );
         }
+        metrics
+            .router_merge_wait
+            .set(merger.holding_back_for(now).as_secs_f64());
         producer.poll(Duration::ZERO);
         if !pending.is_empty() && last_commit.elapsed() >= config.commit_interval {
             commit(&consumer, &producer, &mut pending)?;
@@ -675,10 +693,12 @@ mod tests {
         };
         for waited in [Duration::ZERO, MAX_MERGE_WAIT, LONG_WAIT * 10] {
             assert!(m.pop(t0 + waited, b_behind).is_none(), "after {waited:?}");
+            assert_eq!(m.holding_back_for(t0 + waited), waited, "the wait shows");
         }
         m.push(record(&b, 0, 0, 5));
         let first = m.pop(t0 + LONG_WAIT * 10, b_behind).expect("b's record");
         assert_eq!((&*first.topic, first.timestamp), ("b", Some(5)));
+        assert_eq!(m.holding_back_for(t0 + LONG_WAIT * 10), Duration::ZERO);
     }
 
     #[test]
