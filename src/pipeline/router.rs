@@ -415,7 +415,7 @@ fn run_once(
                 .partitions
                 .lock()
                 .expect("statistics not poisoned");
-            backlog(known.get(&(topic.to_string(), partition)), next)
+            backlog(known.get(topic).and_then(|t| t.get(&partition)), next)
         };
         while let Some(record) = merger.pop(now, state) {
             forward(config, metrics, &producer, &record)?;
@@ -441,7 +441,9 @@ fn run_once(
 /// from its fetch responses without a request of their own.
 #[derive(Default)]
 struct Watermarks {
-    partitions: std::sync::Mutex<BTreeMap<(String, i32), PartitionStats>>,
+    /// By topic, then partition: the merge looks a partition up by `&str`
+    /// for every empty partition it checks, without building a key.
+    partitions: std::sync::Mutex<BTreeMap<String, BTreeMap<i32, PartitionStats>>>,
     /// Set by a rebalance: the merge must learn the new assignment before
     /// it forwards anything (a partition it does not know of cannot hold
     /// it back).
@@ -462,8 +464,8 @@ impl ClientContext for Watermarks {
                     partition.hi_offset
                 };
                 if end >= 0 {
-                    known.insert(
-                        (name.clone(), *p),
+                    known.entry(name.clone()).or_default().insert(
+                        *p,
                         PartitionStats {
                             end,
                             eof: partition.eof_offset,
