@@ -772,18 +772,17 @@ const ASCII_CLASS: [u8; 256] = {
 
 /// Per ASCII byte, what it adds to a word's letter counts: 1 for a
 /// lowercase letter, 1 << 32 for a capital (the capitals are the high half
-/// of the sum, the lowercase letters the low half).
+/// of the sum, the lowercase letters the low half). Read off
+/// [`ASCII_CLASS`], which stays the one place that says what a letter is.
 const CASE_COUNT: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_uppercase() {
+    while b < 256 {
+        let class = ASCII_CLASS[b];
+        t[b] = if class & UPPER != 0 {
             1 << 32
-        } else if c.is_ascii_lowercase() {
-            1
         } else {
-            0
+            (class & LOWER != 0) as u64
         };
         b += 1;
     }
